@@ -1,0 +1,86 @@
+"""ConnectorConfig and BaseConnector: what every connector is built from."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ._secrets import MASK, is_secret_name
+
+
+class ConnectorConfig(BaseModel):
+    """Connection parameters shared by all connectors.
+
+    Framework-specific extras are accepted (``extra="allow"``). The API key, and any
+    extra whose name looks like a credential, is masked in ``repr``/``str``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    url: str | None = Field(default=None, description="Base URL for the external service.")
+    api_key: str | None = Field(default=None, description="API key for authentication.", repr=False)
+    timeout: float = Field(default=120.0, gt=0, description="Request timeout in seconds.")
+    max_retries: int = Field(default=3, ge=0, description="Maximum number of retry attempts.")
+
+    @field_validator("timeout")
+    @classmethod
+    def _finite_timeout(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("timeout must be a finite number of seconds greater than 0")
+        return value
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            if name is not None and is_secret_name(name) and value is not None:
+                yield name, MASK
+            else:
+                yield name, value
+        if self.api_key is not None:
+            yield "api_key", MASK
+
+    def secret_values(self) -> list[str]:
+        """Every credential value this config holds, for redaction."""
+        values = [self.api_key] if self.api_key else []
+        for name, value in (self.model_extra or {}).items():
+            if is_secret_name(name) and isinstance(value, str) and value:
+                values.append(value)
+        return values
+
+
+class BaseConnector(BaseModel, ABC):
+    """Abstract base for all connectors: ``execute()`` and ``aexecute()``."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    config: ConnectorConfig = Field(..., description="The connector configuration.")
+
+    @abstractmethod
+    def execute(self, request: Any) -> Any:
+        """Execute a synchronous request (the format depends on the connector type)."""
+
+    async def aexecute(self, request: Any) -> Any:
+        """Execute asynchronously; the default runs :meth:`execute` in a worker thread."""
+        return await asyncio.to_thread(self.execute, request)
+
+    def close(self) -> None:
+        """Release pooled resources (HTTP clients, worker processes). Safe to call twice."""
+
+    async def aclose(self) -> None:
+        """Async counterpart of :meth:`close`."""
+        self.close()
+
+    def __enter__(self) -> BaseConnector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> BaseConnector:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,112 @@
+"""Every failure a connector can meet, as one tree rooted at :class:`ConnectorError`.
+
+Callers catch ``ConnectorError`` and never see a raw httpx, json or pydantic-monty
+exception. Each class says in one line what happened; each message says what to do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class ConnectorKitError(Exception):
+    """Base of every exception raised by connector-kit."""
+
+
+class ConnectorError(ConnectorKitError):
+    """A connector could not do what was asked (config, transport, response or lookup)."""
+
+
+class ConnectorConfigError(ConnectorError, ValueError):
+    """A connector or block was configured with values it cannot work with."""
+
+
+class ConnectorTransportError(ConnectorError):
+    """The request never produced a complete HTTP response."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ConnectorTimeoutError(ConnectorTransportError):
+    """The server did not answer within the timeout or the call's overall deadline."""
+
+
+class ConnectorConnectionError(ConnectorTransportError):
+    """The connection could not be opened, or it dropped before the response was complete."""
+
+
+class ConnectorTLSError(ConnectorConnectionError):
+    """The TLS handshake or certificate verification failed."""
+
+
+class ConnectorHTTPError(ConnectorError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, url: str, status_code: int, message: str | None = None) -> None:
+        self.url = url
+        self.status_code = status_code
+        self.body_excerpt = message
+        super().__init__(f"HTTP {status_code} error from '{url}': {message}")
+
+
+class ConnectorAuthError(ConnectorHTTPError):
+    """The server refused the credentials (401 or 403): check the API key."""
+
+
+class ConnectorRateLimitError(ConnectorHTTPError):
+    """The server rate-limited the call (429) and waiting longer would not help."""
+
+    def __init__(
+        self,
+        url: str,
+        status_code: int,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        resets_at: datetime | None = None,
+        quota_exhausted: bool = False,
+    ) -> None:
+        super().__init__(url, status_code, message)
+        self.retry_after = retry_after
+        self.resets_at = resets_at
+        self.quota_exhausted = quota_exhausted
+
+
+class ConnectorResponseError(ConnectorError):
+    """The server answered, but the body is not what the connector needs."""
+
+    def __init__(self, message: str, *, url: str | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class AgentRunError(ConnectorResponseError):
+    """The agent framework reported that the run itself failed (e.g. LangGraph ``__error__``)."""
+
+    def __init__(self, message: str, *, error_type: str | None = None, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.error_type = error_type
+
+
+class CodeExecutionSetupError(ConnectorError):
+    """The code sandbox could not be started or is not installed."""
+
+
+__all__ = [
+    "AgentRunError",
+    "CodeExecutionSetupError",
+    "ConnectorAuthError",
+    "ConnectorConfigError",
+    "ConnectorConnectionError",
+    "ConnectorError",
+    "ConnectorHTTPError",
+    "ConnectorKitError",
+    "ConnectorRateLimitError",
+    "ConnectorResponseError",
+    "ConnectorTLSError",
+    "ConnectorTimeoutError",
+    "ConnectorTransportError",
+]
