@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import math
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._secrets import MASK, is_secret_name
+
+if TYPE_CHECKING:
+    from .batch import BatchItem
 
 
 class ConnectorConfig(BaseModel):
@@ -65,6 +69,38 @@ class BaseConnector(BaseModel, ABC):
     async def aexecute(self, request: Any) -> Any:
         """Execute asynchronously; the default runs :meth:`execute` in a worker thread."""
         return await asyncio.to_thread(self.execute, request)
+
+    async def aexecute_batch(
+        self,
+        requests: Sequence[Any],
+        *,
+        max_concurrency: int = 10,
+        fail_fast: bool = False,
+        on_result: Callable[[BatchItem], None] | None = None,
+    ) -> list[BatchItem]:
+        """Run many requests through this one connector concurrently, results in order.
+
+        Each request ends as a ``BatchItem`` holding its value or its error; ``fail_fast``
+        raises the first error instead.
+        """
+        from .batch import run_batch
+
+        return await run_batch(self.aexecute, requests, max_concurrency=max_concurrency,
+                               fail_fast=fail_fast, on_result=on_result)
+
+    def execute_batch(
+        self,
+        requests: Sequence[Any],
+        *,
+        max_concurrency: int = 10,
+        fail_fast: bool = False,
+        on_result: Callable[[BatchItem], None] | None = None,
+    ) -> list[BatchItem]:
+        """Synchronous :meth:`aexecute_batch` (works inside a running event loop too)."""
+        from .batch import run_blocking
+
+        return run_blocking(lambda: self.aexecute_batch(
+            requests, max_concurrency=max_concurrency, fail_fast=fail_fast, on_result=on_result))
 
     def close(self) -> None:
         """Release pooled resources (HTTP clients, worker processes). Safe to call twice."""

@@ -21,6 +21,10 @@ class ConnectorConfigError(ConnectorError, ValueError):
     """A connector or block was configured with values it cannot work with."""
 
 
+class ConnectorRequestError(ConnectorError, ValueError):
+    """The request could not be built or encoded (e.g. a payload that is not JSON-serialisable)."""
+
+
 class ConnectorTransportError(ConnectorError):
     """The request never produced a complete HTTP response."""
 
@@ -105,6 +109,7 @@ __all__ = [
     "ConnectorHTTPError",
     "ConnectorKitError",
     "ConnectorRateLimitError",
+    "ConnectorRequestError",
     "ConnectorResponseError",
     "ConnectorTLSError",
     "ConnectorTimeoutError",

@@ -1,0 +1,267 @@
+"""BaseAgentConnector: the agent-framework interface (build, send, parse, extract).
+
+A connector describes its HTTP conversation once, as an *exchange*: a generator that
+yields :class:`HttpCall` objects and receives each decoded response. A sync driver
+(pooled ``httpx.Client``) and an async driver (pooled ``httpx.AsyncClient``) run the same
+exchange, so ``send()`` is as fast as plain sync httpx, ``asend()`` is truly async, and
+LangGraph's two-step thread flow is written once. Connectors written against the spec's
+``_send_async`` override still work: ``send()`` then runs that coroutine.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from abc import abstractmethod
+from collections.abc import Coroutine, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import PrivateAttr
+
+from ..base import BaseConnector
+from ..batch import run_blocking
+from ..exceptions import ConnectorConfigError, ConnectorError, ConnectorRequestError
+from ..health import HealthCheckResult
+from ..http import HttpClient, RetryPolicy
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP request an exchange asks for; the driver answers with the decoded JSON."""
+
+    method: str
+    url: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    expect: Literal["object", "json"] = "object"
+
+
+Exchange = Generator[HttpCall, Any, dict[str, Any]]
+
+# ConnectorConfig extras that tune the retry policy, e.g. ConnectorConfig(url=..., deadline=30).
+_POLICY_FIELDS = ("backoff_initial", "backoff_multiplier", "backoff_max", "jitter",
+                  "retry_on_500", "max_burst_wait", "deadline")
+
+
+class BaseAgentConnector(BaseConnector):
+    """Base for agent-framework connectors (Langflow, LangGraph, your own)."""
+
+    #: Path probed by :meth:`check`, relative to the server root (None: probe the URL itself).
+    health_path: ClassVar[str | None] = None
+
+    _http_client: HttpClient | None = PrivateAttr(default=None)
+
+    # -- what a framework connector implements -------------------------------------------
+    @abstractmethod
+    def build_request(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
+        """Build the framework-specific request payload."""
+
+    @abstractmethod
+    def parse_response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """Validate the framework's response; raise ConnectorError if it is unusable."""
+
+    def _exchange(self, messages: list[dict[str, Any]], session_id: str) -> Exchange:
+        """The HTTP conversation of one send: by default one POST to ``config.url``."""
+        payload = self.build_request(messages, session_id)
+        response = yield HttpCall("POST", self._require_url(), payload, self._build_headers())
+        return self.parse_response(response)
+
+    # -- sending -------------------------------------------------------------------------
+    def send(
+        self, messages: list[dict[str, Any]], session_id: str, async_mode: bool = False
+    ) -> dict[str, Any] | Coroutine[Any, Any, dict[str, Any]]:
+        """Send messages to the agent; with ``async_mode=True`` return a coroutine instead."""
+        if async_mode:
+            return self.asend(messages, session_id)
+        messages = _check_messages(messages)
+        if type(self)._send_async is not BaseAgentConnector._send_async:
+            # A connector that overrides _send_async (the spec's extension point) is run as is.
+            return run_blocking(lambda: self._send_async(messages, session_id))
+        return self._drive_sync(self._exchange(messages, session_id))
+
+    async def asend(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
+        """Async send."""
+        return await self._send_async(_check_messages(messages), session_id)
+
+    async def _send_async(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
+        return await self._drive_async(self._exchange(messages, session_id))
+
+    def execute(self, request: dict[str, Any]) -> dict[str, Any]:
+        """BaseConnector interface: ``request`` holds ``messages`` and ``session_id``."""
+        messages, session_id = _unpack(request)
+        result = self.send(messages, session_id)
+        assert isinstance(result, dict)
+        return result
+
+    async def aexecute(self, request: dict[str, Any]) -> dict[str, Any]:
+        messages, session_id = _unpack(request)
+        return await self.asend(messages, session_id)
+
+    def _drive_sync(self, exchange: Exchange) -> dict[str, Any]:
+        client = self._get_http_client()
+        try:
+            call = next(exchange)
+            while True:
+                response = client.request(call.method, call.url, json=call.json,
+                                          headers=call.headers, expect=call.expect)
+                call = exchange.send(response)
+        except StopIteration as done:
+            return _checked_result(done.value)
+
+    async def _drive_async(self, exchange: Exchange) -> dict[str, Any]:
+        client = self._get_http_client()
+        try:
+            call = next(exchange)
+            while True:
+                response = await client.arequest(call.method, call.url, json=call.json,
+                                                 headers=call.headers, expect=call.expect)
+                call = exchange.send(response)
+        except StopIteration as done:
+            return _checked_result(done.value)
+
+    # -- response field extraction (class methods; total: they never raise) ------------------
+    @classmethod
+    def extract_text(cls, response: dict[str, Any]) -> str | None:
+        """Extract the answer text from a framework response."""
+        return None
+
+    @classmethod
+    def extract_session_id(cls, response: dict[str, Any]) -> str | None:
+        """Extract the session id from a framework response."""
+        return None
+
+    @classmethod
+    def extract_tool_trace(cls, response: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Extract the tool-call trace from a framework response."""
+        return None
+
+    # -- transport -----------------------------------------------------------------------
+    def _build_headers(self) -> dict[str, str]:
+        """Content-Type, plus ``Authorization: Bearer`` when an API key is configured."""
+        headers = {"Content-Type": "application/json"}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        return headers
+
+    def _get_http_client(self) -> HttpClient:
+        """The connector's HttpClient, created on first use and reused (pooled)."""
+        if self._http_client is None:
+            extras = self.config.model_extra or {}
+            try:
+                policy = RetryPolicy(
+                    max_retries=self.config.max_retries,
+                    **{name: extras[name] for name in _POLICY_FIELDS if name in extras},
+                )
+            except (TypeError, ValueError) as exc:
+                raise ConnectorConfigError(f"Invalid retry settings in the connector config: {exc}") from None
+            self._http_client = HttpClient(
+                timeout=self.config.timeout, policy=policy, secrets=self.config.secret_values()
+            )
+        return self._http_client
+
+    def _require_url(self) -> str:
+        url = self.config.url
+        if not url or not isinstance(url, str):
+            raise ConnectorConfigError(
+                f"{type(self).__name__} needs a URL: set ConnectorConfig(url=...) (agent_url in "
+                "an AgentBlock)."
+            )
+        if not url.startswith(("http://", "https://")):
+            raise ConnectorConfigError(
+                f"{type(self).__name__} URL must start with http:// or https://, got "
+                f"{self._get_http_client().safe_url(url)!r}."
+            )
+        return url
+
+    def _server_root(self) -> str:
+        parts = urlsplit(self._require_url())
+        return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+    # -- health --------------------------------------------------------------------------
+    def health_url(self) -> str:
+        if self.health_path is None:
+            return self._require_url()
+        return self._server_root() + self.health_path
+
+    def check(self) -> HealthCheckResult:
+        """Probe the server once (no retries); report healthy/unhealthy, never raise."""
+        started = time.perf_counter()
+        checked: str | None = None
+        try:
+            url = self.health_url()
+            client = self._get_http_client()
+            checked = client.safe_url(url)
+            client.request("GET", url, headers=self._build_headers(), expect="json", retry=False)
+        except ConnectorError as exc:
+            return HealthCheckResult(status="unhealthy", error=f"{type(exc).__name__}: {exc}",
+                                     latency_ms=_ms_since(started), checked=checked)
+        return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked)
+
+    async def acheck(self) -> HealthCheckResult:
+        """Async :meth:`check`."""
+        started = time.perf_counter()
+        checked: str | None = None
+        try:
+            url = self.health_url()
+            client = self._get_http_client()
+            checked = client.safe_url(url)
+            await client.arequest("GET", url, headers=self._build_headers(), expect="json",
+                                  retry=False)
+        except ConnectorError as exc:
+            return HealthCheckResult(status="unhealthy", error=f"{type(exc).__name__}: {exc}",
+                                     latency_ms=_ms_since(started), checked=checked)
+        return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        if self._http_client is not None:
+            self._http_client.close()
+            self._http_client = None
+
+    async def aclose(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def _checked_result(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConnectorError(
+            f"parse_response returned {type(value).__name__}, not a dict; a connector's "
+            "parse_response must return the validated response dict."
+        )
+    return value
+
+
+def _check_messages(messages: Any) -> list[dict[str, Any]]:
+    """Messages must be a list of dicts with a string ``role``; say which one is wrong."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    if not isinstance(messages, list):
+        raise ConnectorRequestError(
+            f"messages must be a list of {{'role': ..., 'content': ...}} dicts, got "
+            f"{type(messages).__name__}."
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise ConnectorRequestError(
+                f"messages[{index}] must be a dict with a string 'role' and a 'content', got "
+                f"{message!r:.100}."
+            )
+    return messages
+
+
+def _unpack(request: Any) -> tuple[list[dict[str, Any]], str]:
+    if not isinstance(request, dict) or "messages" not in request:
+        raise ConnectorRequestError(
+            "execute() takes a dict with 'messages' (and optionally 'session_id'), got "
+            f"{type(request).__name__}."
+        )
+    session_id = request.get("session_id") or str(uuid.uuid4())
+    return request["messages"], str(session_id)

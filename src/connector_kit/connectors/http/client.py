@@ -1,0 +1,554 @@
+"""HttpClient: pooled HTTP transport with a retry policy, an overall deadline and clear errors.
+
+One ``httpx.Client`` (sync) and one ``httpx.AsyncClient`` per event loop, created lazily and
+reused, so a call costs a pooled request and not a TLS/TCP set-up plus client construction.
+Every failure leaves as a :class:`~connector_kit.connectors.exceptions.ConnectorError`
+subclass whose message has had the configured secrets removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import ssl
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from .._secrets import MASK, redact
+from ..exceptions import (
+    ConnectorAuthError,
+    ConnectorConnectionError,
+    ConnectorError,
+    ConnectorHTTPError,
+    ConnectorRateLimitError,
+    ConnectorRequestError,
+    ConnectorResponseError,
+    ConnectorTimeoutError,
+    ConnectorTLSError,
+)
+from .clock import Clock, SystemClock
+from .retry import RetryPolicy, describe_wait, parse_retry_after, resets_at
+
+logger = logging.getLogger("connector_kit.http")
+
+Expect = Literal["object", "json"]
+_SECRET_QUERY = re.compile(r"([?&][^=&]*(?:key|token|secret|password)[^=&]*=)[^&#]*", re.I)
+_EXCERPT = 500
+
+
+@dataclass
+class CallStats:
+    """What one call cost: attempts, the waits slept between them, and how it ended."""
+
+    method: str
+    url: str
+    attempts: int = 0
+    statuses: list[int | None] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    outcome: str = "pending"
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.attempts - 1)
+
+
+@dataclass
+class _Verdict:
+    """The judgement of one attempt: a value, or an error and whether to try again."""
+
+    value: Any = None
+    error: ConnectorError | None = None
+    retryable: bool = False
+    wait: float | None = None  # what the server asked for (Retry-After)
+
+
+class HttpClient:
+    """HTTP transport with retries, for connectors.
+
+    Args:
+        timeout: per-request timeout in seconds; also the call's overall deadline unless
+            ``policy.deadline`` says otherwise.
+        max_retries: retries after the first attempt (ignored when ``policy`` is given).
+        policy: the full retry policy (backoff, statuses, burst vs quota, deadline).
+        clock: time source for waits and deadlines (inject a FakeClock in tests).
+        secrets: values removed from every error message and log line.
+    """
+
+    def __init__(
+        self,
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        secrets: Iterable[str | None] = (),
+        limits: httpx.Limits | None = None,
+        verify: bool | ssl.SSLContext = True,
+    ) -> None:
+        if not (timeout > 0 and timeout != float("inf")):
+            raise ValueError(f"timeout must be a finite number > 0, got {timeout!r}")
+        self.timeout = float(timeout)
+        self.policy = policy or RetryPolicy(max_retries=max_retries)
+        self.max_retries = self.policy.max_retries
+        self.clock: Clock = clock or SystemClock()
+        self._secrets = [s for s in secrets if s]
+        self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=32)
+        self._verify = verify
+        self._sync: httpx.Client | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+        self.observers: list[Callable[[CallStats], None]] = []
+        self.last_stats: CallStats | None = None
+        self.calls = 0
+        self.attempts = 0
+
+    def __repr__(self) -> str:
+        return f"HttpClient(timeout={self.timeout}, max_retries={self.max_retries})"
+
+    @property
+    def deadline(self) -> float:
+        return self.policy.deadline if self.policy.deadline is not None else self.timeout
+
+    # -- public API (spec) --------------------------------------------------------------
+    async def post(
+        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST JSON and return the JSON object the server answers with."""
+        result: dict[str, Any] = await self.arequest("POST", url, json=payload, headers=headers)
+        return result
+
+    def post_sync(
+        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Synchronous :meth:`post`."""
+        result: dict[str, Any] = self.request("POST", url, json=payload, headers=headers)
+        return result
+
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self.arequest("GET", url, headers=headers)
+        return result
+
+    def get_sync(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", url, headers=headers)
+        return result
+
+    # -- the retry loops ------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Expect = "object",
+        retry: bool = True,
+    ) -> Any:
+        """Send one call (with retries) synchronously; return the decoded JSON body."""
+        content = self._encode(json)
+        stats = CallStats(method, self.safe_url(url))
+        started = self.clock.monotonic()
+        deadline_at = started + self.deadline
+        retry_number = 0
+        while True:
+            remaining = deadline_at - self.clock.monotonic()
+            stats.attempts += 1
+            try:
+                status, resp_headers, body = self._attempt_sync(
+                    method, url, content, headers, remaining, deadline_at
+                )
+                verdict = self._judge(url, status, resp_headers, body, expect)
+                stats.statuses.append(status)
+            except ConnectorError as exc:  # mapped transport failure
+                verdict = _Verdict(error=exc, retryable=_is_retryable_transport(exc))
+                stats.statuses.append(None)
+            wait = self._next_wait(verdict, retry_number if retry else self.policy.max_retries,
+                                   deadline_at, stats)
+            if wait is None:
+                return self._finish(stats, started, verdict)
+            self.clock.sleep(wait)
+            retry_number += 1
+
+    async def arequest(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Expect = "object",
+        retry: bool = True,
+    ) -> Any:
+        """Async :meth:`request`."""
+        content = self._encode(json)
+        stats = CallStats(method, self.safe_url(url))
+        started = self.clock.monotonic()
+        deadline_at = started + self.deadline
+        retry_number = 0
+        while True:
+            remaining = deadline_at - self.clock.monotonic()
+            stats.attempts += 1
+            try:
+                status, resp_headers, body = await self._attempt_async(
+                    method, url, content, headers, remaining
+                )
+                verdict = self._judge(url, status, resp_headers, body, expect)
+                stats.statuses.append(status)
+            except ConnectorError as exc:
+                verdict = _Verdict(error=exc, retryable=_is_retryable_transport(exc))
+                stats.statuses.append(None)
+            wait = self._next_wait(verdict, retry_number if retry else self.policy.max_retries,
+                                   deadline_at, stats)
+            if wait is None:
+                return self._finish(stats, started, verdict)
+            await self.clock.asleep(wait)
+            retry_number += 1
+
+    # -- one attempt ------------------------------------------------------------------------
+    def _attempt_sync(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        remaining: float,
+        deadline_at: float,
+    ) -> tuple[int, httpx.Headers, bytes]:
+        if remaining <= 0:
+            raise self._deadline_error(url)
+        timeout = min(self.timeout, remaining)
+        try:
+            client = self._sync_client()
+            request = client.build_request(
+                method, url, content=content, headers=_with_json_type(headers, content),
+                timeout=timeout,
+            )
+            response = client.send(request, stream=True)
+            try:
+                chunks: list[bytes] = []
+                read_timeouts = request.extensions.get("timeout")
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    left = deadline_at - self.clock.monotonic()
+                    if left <= 0:
+                        raise self._deadline_error(url)
+                    # httpcore reads this dict before each socket read: shrinking it keeps a
+                    # trickling server inside the overall deadline.
+                    if isinstance(read_timeouts, dict):
+                        read_timeouts["read"] = min(timeout, left)
+                return response.status_code, response.headers, b"".join(chunks)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise self._map_transport_error(exc, url) from None
+        except (ssl.SSLError, OSError) as exc:
+            raise self._map_transport_error(exc, url) from None
+
+    async def _attempt_async(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        remaining: float,
+    ) -> tuple[int, httpx.Headers, bytes]:
+        if remaining <= 0:
+            raise self._deadline_error(url)
+        timeout = min(self.timeout, remaining)
+        try:
+            client = self._async_client()
+            async with asyncio.timeout(remaining):
+                request = client.build_request(
+                    method, url, content=content, headers=_with_json_type(headers, content),
+                    timeout=timeout,
+                )
+                response = await client.send(request, stream=True)
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+            return response.status_code, response.headers, body
+        except TimeoutError:
+            raise self._deadline_error(url) from None
+        except httpx.HTTPError as exc:
+            raise self._map_transport_error(exc, url) from None
+        except (ssl.SSLError, OSError) as exc:
+            raise self._map_transport_error(exc, url) from None
+
+    # -- decisions --------------------------------------------------------------------------
+    def _judge(
+        self, url: str, status: int, headers: httpx.Headers, body: bytes, expect: Expect
+    ) -> _Verdict:
+        safe = self.safe_url(url)
+        if status >= 400:
+            excerpt = self._excerpt(body)
+            retry_after = parse_retry_after(headers.get("retry-after"), self.clock.time())
+            if status == 429:
+                return self._rate_limited(safe, excerpt, retry_after)
+            if status in (401, 403):
+                return _Verdict(error=ConnectorAuthError(
+                    safe, status,
+                    f"{excerpt} -- the server refused the credentials: check that the API key "
+                    "is set and valid for this endpoint.",
+                ))
+            error = ConnectorHTTPError(safe, status, excerpt)
+            if self.policy.is_retryable_status(status):
+                wait = retry_after if retry_after is not None and retry_after <= (
+                    self.policy.max_burst_wait) else None
+                return _Verdict(error=error, retryable=True, wait=wait)
+            return _Verdict(error=error)
+        try:
+            return _Verdict(value=self._decode(safe, status, body, expect))
+        except ConnectorResponseError as exc:
+            return _Verdict(error=exc)
+
+    def _rate_limited(self, safe_url: str, excerpt: str, retry_after: float | None) -> _Verdict:
+        now = self.clock.time()
+        if retry_after is not None and retry_after > self.policy.max_burst_wait:
+            when = resets_at(retry_after, now)
+            return _Verdict(error=ConnectorRateLimitError(
+                safe_url, 429,
+                f"rate-limit quota exhausted: the server asks to wait {describe_wait(retry_after)} "
+                f"(until {when:%Y-%m-%d %H:%M:%S} UTC). Retrying sooner will not help: wait until "
+                f"then or raise the quota. Server said: {excerpt}",
+                retry_after=retry_after, resets_at=when, quota_exhausted=True,
+            ))
+        return _Verdict(
+            error=ConnectorRateLimitError(
+                safe_url, 429,
+                f"rate limited (burst limit) and still limited after the retries allowed; "
+                f"lower the concurrency or raise max_retries. Server said: {excerpt}",
+                retry_after=retry_after,
+            ),
+            retryable=True,
+            wait=retry_after,
+        )
+
+    def _next_wait(
+        self, verdict: _Verdict, retry_number: int, deadline_at: float, stats: CallStats
+    ) -> float | None:
+        """The wait before the next attempt, or None when this attempt's verdict is final."""
+        if verdict.error is None or not verdict.retryable:
+            return None
+        stats.errors.append(type(verdict.error).__name__)
+        if retry_number >= self.policy.max_retries:
+            return None
+        wait = verdict.wait if verdict.wait is not None else self.policy.backoff(retry_number + 1)
+        if self.clock.monotonic() + wait >= deadline_at:
+            verdict.error = _with_note(
+                verdict.error,
+                f" (gave up after {stats.attempts} attempt(s): the next retry would pass the "
+                f"call's {self.deadline:g} s deadline)",
+            )
+            return None
+        stats.waits.append(wait)
+        logger.info("retrying %s %s in %.3f s after %s", stats.method, stats.url, wait,
+                    type(verdict.error).__name__)
+        return wait
+
+    def _finish(self, stats: CallStats, started: float, verdict: _Verdict) -> Any:
+        stats.elapsed = self.clock.monotonic() - started
+        stats.outcome = "ok" if verdict.error is None else type(verdict.error).__name__
+        self.last_stats = stats
+        self.calls += 1
+        self.attempts += stats.attempts
+        for observer in list(self.observers):
+            observer(stats)
+        if verdict.error is not None:
+            raise verdict.error
+        return verdict.value
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _encode(self, payload: Any) -> bytes | None:
+        if payload is None:
+            return None
+        try:
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ConnectorRequestError(
+                f"The request payload cannot be sent as JSON ({exc}). Pass only dicts, lists, "
+                "strings, finite numbers, booleans and None."
+            ) from None
+        except UnicodeEncodeError:
+            raise ConnectorRequestError(
+                "The request payload holds text that is not valid Unicode (a lone surrogate?); "
+                "clean the input text before sending it."
+            ) from None
+
+    def _decode(self, safe_url: str, status: int, body: bytes, expect: Expect) -> Any:
+        if not body.strip():
+            raise ConnectorResponseError(
+                f"Empty response body from '{safe_url}' (HTTP {status}); expected JSON. Check that "
+                "the URL points at the framework's API endpoint.",
+                url=safe_url, status_code=status,
+            )
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise ConnectorResponseError(
+                f"Response from '{safe_url}' (HTTP {status}) is not valid JSON ({exc}); it starts "
+                f"with {self._excerpt(body)[:120]!r}. Check that the URL points at the framework's "
+                "API endpoint and not at a web page or proxy.",
+                url=safe_url, status_code=status,
+            ) from None
+        if expect == "object" and not isinstance(value, dict):
+            raise ConnectorResponseError(
+                f"Expected a JSON object from '{safe_url}' (HTTP {status}), got a JSON "
+                f"{_json_kind(value)}. Check that the URL points at the framework's run endpoint.",
+                url=safe_url, status_code=status,
+            )
+        return value
+
+    def _excerpt(self, body: bytes) -> str:
+        return redact(body[:_EXCERPT * 4].decode("utf-8", errors="replace"), self._secrets)[:_EXCERPT]
+
+    def safe_url(self, url: str) -> str:
+        """``url`` with secrets and credential-like query values masked, for messages."""
+        return redact(_SECRET_QUERY.sub(lambda m: m.group(1) + MASK, url), self._secrets)
+
+    def _deadline_error(self, url: str) -> ConnectorTimeoutError:
+        return ConnectorTimeoutError(
+            f"No complete response from '{self.safe_url(url)}' within the {self.deadline:g} s "
+            "budget of this call. Raise the connector's timeout if the agent is slow, or check "
+            "that the server is up.",
+            url=self.safe_url(url),
+        )
+
+    def _map_transport_error(self, exc: BaseException, url: str) -> ConnectorError:
+        safe = self.safe_url(url)
+        detail = redact(str(exc) or type(exc).__name__, self._secrets)
+        if isinstance(exc, httpx.TimeoutException):
+            return ConnectorTimeoutError(
+                f"Timed out talking to '{safe}' ({type(exc).__name__}, {self.timeout:g} s timeout). "
+                "Raise the timeout if the agent is slow, or check that the server is up.",
+                url=safe,
+            )
+        if _is_tls(exc):
+            return ConnectorTLSError(
+                f"TLS failed with '{safe}': {detail}. Check the certificate, or the http/https "
+                "scheme of the URL.",
+                url=safe,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return ConnectorConnectionError(
+                f"Could not connect to '{safe}': {detail}. Check that the server is running and "
+                "the URL's host and port are right.",
+                url=safe,
+            )
+        if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)):
+            return ConnectorRequestError(
+                f"Cannot send a request to '{safe}': {detail}. Check the URL (scheme http:// or "
+                "https://, host, port)."
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return ConnectorResponseError(
+                f"The response from '{safe}' could not be decoded: {detail}.", url=safe
+            )
+        if isinstance(exc, (httpx.TransportError, OSError)):
+            return ConnectorConnectionError(
+                f"The connection to '{safe}' dropped before the response was complete "
+                f"({type(exc).__name__}: {detail}). The call is retried; if it keeps happening, "
+                "check the server's logs.",
+                url=safe,
+            )
+        return ConnectorError(f"HTTP request to '{safe}' failed: {type(exc).__name__}: {detail}")
+
+    def _sync_client(self) -> httpx.Client:
+        client = self._sync
+        if client is None:
+            with self._lock:
+                if self._sync is None:
+                    self._sync = httpx.Client(limits=self._limits, verify=self._verify,
+                                              timeout=self.timeout, trust_env=False)
+                client = self._sync
+        return client
+
+    def _async_client(self) -> httpx.AsyncClient:
+        # An AsyncClient's pool belongs to the loop it first ran on: keep one per loop.
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            client = httpx.AsyncClient(limits=self._limits, verify=self._verify,
+                                       timeout=self.timeout, trust_env=False)
+            self._async[loop] = client
+        return client
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the pooled clients. Async clients of loops that have ended are dropped."""
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+        for loop, client in list(self._async.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(client.aclose())
+        self._async.clear()
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._async.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+        self.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _with_json_type(headers: Mapping[str, str] | None, content: bytes | None) -> dict[str, str]:
+    merged = dict(headers or {})
+    if content is not None and not any(k.lower() == "content-type" for k in merged):
+        merged["Content-Type"] = "application/json"
+    return merged
+
+
+def _is_retryable_transport(exc: ConnectorError) -> bool:
+    return isinstance(exc, (ConnectorTimeoutError, ConnectorConnectionError)) and not isinstance(
+        exc, ConnectorTLSError
+    )
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError) or "SSL" in type(seen).__name__ or (
+            "CERTIFICATE_VERIFY_FAILED" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _with_note(error: ConnectorError, note: str) -> ConnectorError:
+    error.args = (f"{error.args[0]}{note}", *error.args[1:]) if error.args else (note,)
+    return error
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
