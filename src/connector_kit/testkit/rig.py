@@ -9,6 +9,7 @@ logs) lives in ``live/<framework>/work/``, which git ignores.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -24,6 +25,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..connectors.exceptions import ConnectorKitError
+
+# Health probes must never go through a proxy: the servers are on loopback only.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class RigError(ConnectorKitError):
@@ -67,7 +71,7 @@ def wait_http_ok(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | No
             tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
             raise RigError(f"server exited with code {proc.returncode} before {url} was up.\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            with _OPENER.open(url, timeout=min(2.0, max(0.1, deadline - time.monotonic()))) as resp:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -96,8 +100,14 @@ def stop_pid(pid: int, *, grace: float = 10.0) -> None:
                     return
                 done = 0
             if done == pid:
+                _kill_group_quietly(pid)  # the leader is gone; take any member still alive with it
                 return
             time.sleep(0.1)
+
+
+def _kill_group_quietly(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def pid_alive(pid: int) -> bool:
@@ -198,6 +208,8 @@ class Rig:
             self._kill_recorded()
             raise
         self.state_file.write_text(json.dumps(handle.__dict__, indent=2))
+        self.state_file.chmod(0o600)  # it holds the rig's API key
+        self._spawned.clear()
         return handle
 
     def _kill_recorded(self) -> None:
