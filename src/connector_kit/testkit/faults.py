@@ -9,6 +9,7 @@ what it would meet in production.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -146,10 +147,8 @@ class FaultServer:
         except OSError:
             return
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def _stall(self, seconds: float) -> None:
         self._stop.wait(min(seconds, MAX_STALL))
@@ -207,7 +206,7 @@ def _read_request(
         buffer += chunk
     head, _, rest = buffer.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    method, path, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+    method, path, _ = ([*lines[0].split(" ", 2), "", ""])[:3]
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")

@@ -1,0 +1,16 @@
+"""Code interpreter connectors: run Python snippets in a sandbox, get a CodeExecutionResult.
+
+Importing this package does not import pydantic-monty; the MontyConnector loads it when its
+worker pool first starts (install it with ``pip install 'connector-kit[code]'``).
+"""
+
+from .base import BaseCodeInterpreterConnector, CodeExecutionResult, InterpreterHealth
+from .monty import MontyConnector, MontyLimits
+
+__all__ = [
+    "BaseCodeInterpreterConnector",
+    "CodeExecutionResult",
+    "InterpreterHealth",
+    "MontyConnector",
+    "MontyLimits",
+]

@@ -1,0 +1,1 @@
+"""Benchmarks of the connectors: each module has ``run(*, quick=False) -> BenchReport``."""

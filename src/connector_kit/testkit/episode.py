@@ -1,0 +1,116 @@
+"""Running one scenario through a connector and capturing its connector-level outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from dataclasses import asdict
+from typing import Any
+
+from ..connectors.agent.base import BaseAgentConnector
+from ..connectors.base import BaseConnector, ConnectorConfig
+from ..connectors.exceptions import ConnectorError, ConnectorKitError
+from ..connectors.http import CallStats, FakeClock
+from ..connectors.registry import ConnectorRegistry
+from .cassettes import Outcome
+from .interception import OfflineError
+
+#: The API key a replayed connector is given where the recording had one (scrubbed).
+REPLAY_KEY = "ck-replay-key-not-a-secret"
+
+
+class TargetError(ConnectorKitError):
+    """A connector given as 'module:Class' or a registry name could not be loaded."""
+
+
+def load_connector(target: str | type[BaseConnector]) -> type[BaseConnector]:
+    """A connector class from a class, a registry name ("langflow") or "pkg.mod:Class"."""
+    if isinstance(target, type):
+        if not issubclass(target, BaseConnector):
+            raise TargetError(f"{target.__name__} is not a BaseConnector subclass.")
+        return target
+    if ":" in target:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise TargetError(
+                f"Cannot import module '{module_name}' for connector '{target}': {exc}. Is it on "
+                "PYTHONPATH / installed in this environment?"
+            ) from None
+        found = getattr(module, attr, None)
+        if not isinstance(found, type) or not issubclass(found, BaseConnector):
+            raise TargetError(f"'{target}' is not a BaseConnector subclass.")
+        return found
+    _import_builtins()
+    try:
+        return ConnectorRegistry.get(target)
+    except ConnectorError as exc:
+        raise TargetError(str(exc)) from None
+
+
+def _import_builtins() -> None:
+    import connector_kit.connectors
+
+    with contextlib.suppress(ImportError):  # the code extra may be absent
+        import connector_kit.connectors.code_interpreter  # noqa: F401  (registers monty)
+
+
+def class_path(cls: type[Any]) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def build_connector(cls: type[BaseConnector], url: str | None, config: dict[str, Any],
+                    options: dict[str, Any]) -> BaseConnector:
+    return cls(config=ConnectorConfig(url=url, **config), **options)
+
+
+def run_connector(connector: BaseConnector, messages: list[dict[str, Any]], session_id: str, *,
+                  fake_clock: bool = False) -> tuple[Outcome, list[CallStats]]:
+    """Send once; return what the connector made of it and the HTTP call statistics.
+
+    Kit failures (an unmatched replay request, a network attempt while offline) propagate:
+    they are not the connector's outcome.
+    """
+    stats: list[CallStats] = []
+    if isinstance(connector, BaseAgentConnector):
+        client = connector._get_http_client()
+        if fake_clock:
+            client.clock = FakeClock()
+        client.observers.append(stats.append)
+    if not isinstance(connector, BaseAgentConnector):
+        raise TargetError(f"{type(connector).__name__} is not an agent connector; scenarios send "
+                          "messages, so they need a BaseAgentConnector.")
+    try:
+        response = connector.send(messages, session_id)
+    except (OfflineError, ConnectorKitError) as exc:
+        if not isinstance(exc, ConnectorError):
+            raise
+        return Outcome(ok=False, error_type=type(exc).__name__, error_message=str(exc),
+                       status_code=getattr(exc, "status_code", None)), stats
+    except Exception as exc:
+        return Outcome(ok=False, error_type=type(exc).__name__,
+                       error_message=f"(not a ConnectorError) {exc}"), stats
+    assert isinstance(response, dict)
+    return outcome_of_response(type(connector), response), stats
+
+
+def outcome_of_response(cls: type[BaseAgentConnector], response: dict[str, Any]) -> Outcome:
+    def safe(fn: Any) -> Any:
+        try:
+            return fn(response)
+        except Exception as exc:
+            return f"<extractor raised {type(exc).__name__}: {exc}>"
+
+    return Outcome(ok=True, text=safe(cls.extract_text), session_id=safe(cls.extract_session_id),
+                   tool_trace=safe(cls.extract_tool_trace))
+
+
+def stats_dicts(stats: list[CallStats]) -> list[dict[str, Any]]:
+    out = []
+    for item in stats:
+        data = asdict(item)
+        data["waits"] = [round(w, 3) for w in item.waits]
+        data.pop("elapsed", None)  # wall time varies per run; kept out of the file
+        out.append(data)
+    return out
