@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from .._secrets import redact
 from ..exceptions import AgentRunError, ConnectorResponseError
 from ..registry import ConnectorRegistry
 from ._json import dicts_only, scalar_text, text_of
@@ -68,7 +69,8 @@ class LangGraphConnector(BaseAgentConnector):
         thread_id = scalar_text(thread.get("thread_id")) if isinstance(thread, dict) else None
         if not thread_id:
             raise ConnectorResponseError(
-                f"LangGraph created no thread: the answer of POST {base}/threads has no "
+                f"LangGraph created no thread: the answer of POST "
+                f"{self._get_http_client().safe_url(base + '/threads')} has no "
                 "'thread_id'. Check that the URL is the LangGraph server's base URL."
             )
         response = yield HttpCall("POST", f"{base}/threads/{thread_id}/runs/wait", payload, headers)
@@ -85,8 +87,9 @@ class LangGraphConnector(BaseAgentConnector):
             error = response["__error__"]
             kind = scalar_text(error.get("error")) if isinstance(error, dict) else None
             detail = error.get("message") if isinstance(error, dict) else error
+            detail = redact(text_of(detail), self.config.secret_values())
             raise AgentRunError(
-                f"The LangGraph run failed inside the graph: {kind or 'error'}: {text_of(detail)}. "
+                f"The LangGraph run failed inside the graph: {kind or 'error'}: {detail}. "
                 "The server answered HTTP 200, but the graph raised; check the graph's logs.",
                 error_type=kind,
             )

@@ -4,13 +4,12 @@ Importing this package does not import pydantic-monty; the MontyConnector loads 
 worker pool first starts (install it with ``pip install 'connector-kit[code]'``).
 """
 
-from .base import BaseCodeInterpreterConnector, CodeExecutionResult, InterpreterHealth
+from .base import BaseCodeInterpreterConnector, CodeExecutionResult
 from .monty import MontyConnector, MontyLimits
 
 __all__ = [
     "BaseCodeInterpreterConnector",
     "CodeExecutionResult",
-    "InterpreterHealth",
     "MontyConnector",
     "MontyLimits",
 ]

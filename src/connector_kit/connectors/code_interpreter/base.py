@@ -4,8 +4,10 @@ A code interpreter connector runs a snippet of (untrusted) Python and always ans
 :class:`CodeExecutionResult`. Anything the *code or its inputs* can cause -- a syntax error, an
 exception, a time or memory limit, a value that cannot cross into the sandbox -- ends as
 ``success=False`` with a message in ``error``. Only *caller configuration* errors raise: a bad
-``timeout`` (0, negative, NaN, infinite, not a number) or a malformed ``execute()`` request raise
-:class:`~connector_kit.connectors.exceptions.ConnectorConfigError` before anything runs.
+``timeout`` (0, negative, NaN, infinite, not a number) raises
+:class:`~connector_kit.connectors.exceptions.ConnectorConfigError`, and an ``execute()`` request
+that is not ``{"code": ..., "inputs"?: ..., "timeout"?: ...}`` raises
+:class:`~connector_kit.connectors.exceptions.ConnectorRequestError`, before anything runs.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ import math
 import time
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
 from ..base import BaseConnector
-from ..exceptions import ConnectorConfigError
+from ..exceptions import ConnectorConfigError, ConnectorRequestError
+from ..health import HealthCheckResult
 
 DEFAULT_TIMEOUT_SECS = 120.0
 """The last step of the timeout cascade: call ``timeout`` > ``config.timeout`` > this."""
 
 _REQUEST_KEYS = frozenset({"code", "inputs", "timeout"})
+_PROBE = "1 + 1"
 
 
 class CodeExecutionResult(BaseModel):
@@ -38,14 +42,6 @@ class CodeExecutionResult(BaseModel):
     execution_time_ms: float | None = Field(
         default=None, description="Execution time in milliseconds."
     )
-
-
-class InterpreterHealth(BaseModel):
-    """What :meth:`BaseCodeInterpreterConnector.check` reports."""
-
-    status: Literal["healthy", "unhealthy"]
-    error: str | None = None
-    latency_ms: float
 
 
 def validate_timeout(value: Any, *, source: str) -> float:
@@ -143,22 +139,23 @@ class BaseCodeInterpreterConnector(BaseConnector):
 
         The request must be a mapping with a ``code`` key and optionally ``inputs`` and
         ``timeout``; anything else (not a mapping, no ``code``, unknown keys such as a
-        mistyped ``input``) is a caller error and raises :class:`ConnectorConfigError`. The
+        mistyped ``input``) is a caller error and raises :class:`ConnectorRequestError`
+        (as the agent connectors do for a malformed request). The
         *values* are not checked here: a ``code`` that is not a string ends as a failed
         result, like any other bad code.
         """
         if not isinstance(request, Mapping):
-            raise ConnectorConfigError(
+            raise ConnectorRequestError(
                 "a code interpreter request must be a dict like {'code': '...', 'inputs': {...}, "
                 f"'timeout': 10.0}}, got {type(request).__name__}"
             )
         if "code" not in request:
-            raise ConnectorConfigError(
+            raise ConnectorRequestError(
                 f"the code interpreter request has no 'code' key (keys: {sorted(map(str, request))})"
             )
         unknown = set(request) - _REQUEST_KEYS
         if unknown:
-            raise ConnectorConfigError(
+            raise ConnectorRequestError(
                 f"unknown key(s) in the code interpreter request: {sorted(map(str, unknown))}; "
                 "expected 'code' and optionally 'inputs' and 'timeout'"
             )
@@ -182,32 +179,32 @@ class BaseCodeInterpreterConnector(BaseConnector):
         return min(self.HEALTH_CHECK_TIMEOUT_SECS, self.resolve_timeout())
 
     @staticmethod
-    def _health_from(result: CodeExecutionResult | None, error: str | None, start: float) -> (
-        InterpreterHealth
-    ):
+    def _health_from(
+        result: CodeExecutionResult | None, error: str | None, start: float
+    ) -> HealthCheckResult:
         latency = (time.perf_counter() - start) * 1000
         if error is None and result is not None:
             if result.success and result.return_value == 2:
-                return InterpreterHealth(status="healthy", latency_ms=latency)
+                return HealthCheckResult(status="healthy", latency_ms=latency, checked=_PROBE)
             error = result.error or f"'1 + 1' returned {result.return_value!r}, expected 2"
-        return InterpreterHealth(status="unhealthy", error=error, latency_ms=latency)
+        return HealthCheckResult(status="unhealthy", error=error, latency_ms=latency, checked=_PROBE)
 
-    def check(self) -> InterpreterHealth:
+    def check(self) -> HealthCheckResult:
         """Run ``1 + 1`` and report healthy/unhealthy with the latency. Never raises."""
         start = time.perf_counter()
         try:
-            result = self.execute_code("1 + 1", timeout=self._health_timeout())
+            result = self.execute_code(_PROBE, timeout=self._health_timeout())
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # a health check reports, it does not raise
             return self._health_from(None, f"{type(exc).__name__}: {exc}", start)
         return self._health_from(result, None, start)
 
-    async def acheck(self) -> InterpreterHealth:
+    async def acheck(self) -> HealthCheckResult:
         """Async counterpart of :meth:`check`. Never raises (cancellation still propagates)."""
         start = time.perf_counter()
         try:
-            result = await self.aexecute_code("1 + 1", timeout=self._health_timeout())
+            result = await self.aexecute_code(_PROBE, timeout=self._health_timeout())
         except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
             raise
         except BaseException as exc:  # a health check reports, it does not raise

@@ -34,8 +34,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -61,6 +63,7 @@ _PASSTHROUGH: tuple[type[BaseException], ...] = (
     GeneratorExit,
     asyncio.CancelledError,
 )
+_OS_POLICY: pydantic_monty.OSPolicy = {"sleep": "system"}  # sleeps capped by max_total_sleep_secs
 _FORK_ORPHANS: list[_WorkerPool] = []  # pools inherited through fork(): never touched again
 
 
@@ -70,11 +73,33 @@ def _default_pool_size() -> int:
 
 def _load_monty() -> ModuleType:
     try:
-        return importlib.import_module("pydantic_monty")
+        pm = importlib.import_module("pydantic_monty")
     except ImportError as exc:
         raise CodeExecutionSetupError(
             f"MontyConnector needs pydantic-monty, which is not installed: {_INSTALL_HINT}"
         ) from exc
+    _cache_missing_opentelemetry()
+    return pm
+
+
+def _cache_missing_opentelemetry() -> None:
+    """Make pydantic-monty's per-call ``import opentelemetry.context`` fail fast.
+
+    pydantic-monty 1.4 imports ``opentelemetry.context`` on every ``feed_run`` to capture the
+    trace context. When OpenTelemetry is not installed, that failed import searches every
+    ``sys.path`` entry each time: ~0.2 ms, more than the rest of a warm execution. Python
+    caches a missing module as ``sys.modules[name] = None``; we do that, only when the
+    package cannot be found at all. (An OpenTelemetry installed later in the same process
+    would then need ``del sys.modules['opentelemetry']``.)
+    """
+    if "opentelemetry" in sys.modules:
+        return
+    try:
+        missing = importlib.util.find_spec("opentelemetry") is None
+    except (ImportError, ValueError):
+        return
+    if missing:
+        sys.modules.setdefault("opentelemetry", None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -210,6 +235,7 @@ class _Runtime:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.limits: dict[tuple[Any, ...], tuple[MontyLimits, pydantic_monty.ResourceLimits]] = {}
         self.pool: _WorkerPool | None = None
         self.finalizer: weakref.finalize[..., Any] | None = None
 
@@ -302,6 +328,37 @@ class MontyConnector(BaseCodeInterpreterConnector):
         Raises :class:`ConnectorConfigError` for an unusable timeout (see
         :meth:`resolve_timeout`).
         """
+        return self._limits(timeout)[0]
+
+    def _limits(self, timeout: Any) -> tuple[MontyLimits, pydantic_monty.ResourceLimits]:
+        """:meth:`resolve_limits` and its ``ResourceLimits``, memoised on every input."""
+        if timeout is not None and type(timeout) not in (int, float):
+            limits = self._compute_limits(timeout)  # raises: not a number
+            return limits, limits.resource_limits()
+        key = (
+            timeout,
+            self.config.timeout,
+            self.max_memory_bytes,
+            self.max_total_sleep_secs,
+            self.max_recursion_depth,
+            self.kill_grace_secs,
+        )
+        cache = self._runtime.limits
+        try:
+            hit = cache.get(key)
+        except TypeError:  # an unhashable config value: let validation explain it
+            limits = self._compute_limits(timeout)
+            return limits, limits.resource_limits()
+        if hit is not None:
+            return hit
+        limits = self._compute_limits(timeout)  # raises before anything is cached
+        entry = (limits, limits.resource_limits())
+        if len(cache) >= 64:
+            cache.clear()
+        cache[key] = entry
+        return entry
+
+    def _compute_limits(self, timeout: Any) -> MontyLimits:
         seconds = self.resolve_timeout(timeout)
         return MontyLimits(
             timeout_secs=seconds,
@@ -396,12 +453,12 @@ class MontyConnector(BaseCodeInterpreterConnector):
         :class:`CodeExecutionSetupError` when pydantic-monty is missing; every other failure
         is a result with ``success=False``.
         """
-        limits = self.resolve_limits(timeout)
+        limits, resource_limits = self._limits(timeout)
         rejected = _reject_arguments(code, inputs)
         if rejected is not None:
             return rejected
         pool = self._acquire()
-        return self._run(pool, code, inputs, limits)
+        return self._run(pool, code, inputs, limits, resource_limits)
 
     async def aexecute_code(
         self,
@@ -410,13 +467,13 @@ class MontyConnector(BaseCodeInterpreterConnector):
         timeout: float | None = None,
     ) -> CodeExecutionResult:
         """Async :meth:`execute_code`: concurrent calls run on different worker processes."""
-        limits = self.resolve_limits(timeout)
+        limits, resource_limits = self._limits(timeout)
         rejected = _reject_arguments(code, inputs)
         if rejected is not None:
             return rejected
         pool = self._acquire()
         try:
-            job = pool.executor.submit(self._run, pool, code, inputs, limits)
+            job = pool.executor.submit(self._run, pool, code, inputs, limits, resource_limits)
         except BaseException:
             pool.leave()
             raise
@@ -435,13 +492,12 @@ class MontyConnector(BaseCodeInterpreterConnector):
         code: str,
         inputs: dict[str, Any] | None,
         limits: MontyLimits,
+        resource_limits: pydantic_monty.ResourceLimits,
     ) -> CodeExecutionResult:
         start = time.perf_counter()
         sink = _OutputSink(self.max_output_bytes)
         try:
-            with pool.monty.checkout(
-                limits=limits.resource_limits(), os_policy={"sleep": "system"}
-            ) as session:
+            with pool.monty.checkout(limits=resource_limits, os_policy=_OS_POLICY) as session:
                 pid = session.worker_pid
                 if pid is not None:
                     pool.served_by.add(pid)

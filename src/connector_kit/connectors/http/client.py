@@ -44,6 +44,30 @@ _SECRET_QUERY = re.compile(r"([?&][^=&]*(?:key|token|secret|password)[^=&]*=)[^&
 _EXCERPT = 500
 
 
+class _MaskHttpxUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO: mask credentials in it (query keys, configured keys)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(_mask_for_log(str(a)) if isinstance(a, httpx.URL) else a
+                                for a in record.args)
+        return True
+
+
+#: Clients holding secrets, so the httpx log filter can mask their values too.
+_CLIENTS_WITH_SECRETS: weakref.WeakSet[HttpClient] = weakref.WeakSet()
+
+
+def _mask_for_log(url: str) -> str:
+    url = _SECRET_QUERY.sub(lambda m: m.group(1) + MASK, url)
+    for client in list(_CLIENTS_WITH_SECRETS):
+        url = redact(url, client._secrets)
+    return url
+
+
+logging.getLogger("httpx").addFilter(_MaskHttpxUrls())
+
+
 @dataclass
 class CallStats:
     """What one call cost: attempts, the waits slept between them, and how it ended."""
@@ -102,6 +126,8 @@ class HttpClient:
         self.max_retries = self.policy.max_retries
         self.clock: Clock = clock or SystemClock()
         self._secrets = [s for s in secrets if s]
+        if self._secrets:
+            _CLIENTS_WITH_SECRETS.add(self)
         self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=32)
         # Building an SSL context costs ~20 ms (CA bundle parsing): share the default one.
         self._verify = _default_ssl_context() if verify is True else verify
@@ -251,7 +277,7 @@ class HttpClient:
                 return response.status_code, response.headers, b"".join(chunks)
             finally:
                 response.close()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError) as exc:
             raise self._map_transport_error(exc, url) from None
         except (ssl.SSLError, OSError) as exc:
             raise self._map_transport_error(exc, url) from None
@@ -282,7 +308,7 @@ class HttpClient:
             return response.status_code, response.headers, body
         except TimeoutError:
             raise self._deadline_error(url) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError) as exc:
             raise self._map_transport_error(exc, url) from None
         except (ssl.SSLError, OSError) as exc:
             raise self._map_transport_error(exc, url) from None
@@ -452,6 +478,11 @@ class HttpClient:
             return ConnectorRequestError(
                 f"Cannot send a request to '{safe}': {detail}. Check the URL (scheme http:// or "
                 "https://, host, port)."
+            )
+        if isinstance(exc, UnicodeEncodeError):
+            return ConnectorRequestError(
+                f"Cannot send a request to '{safe}': a header holds a character that HTTP headers "
+                f"cannot carry ({detail}). Check the API key and headers for stray non-ASCII characters."
             )
         if isinstance(exc, httpx.DecodingError):
             return ConnectorResponseError(

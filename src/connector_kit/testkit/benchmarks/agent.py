@@ -179,11 +179,13 @@ async def _time_async(call: Callable[[], Awaitable[Any]], n: int, warmup: int) -
     return samples
 
 
-def _interleaved(variants: dict[str, Callable[[], Any]], n: int, rounds: int, warmup: int) -> dict[str, list[float]]:
+def _interleaved(
+    variants: dict[str, Callable[[], Any]], n: int, rounds: int, warmup: int
+) -> dict[str, list[float]]:
     """Run the variants in alternating chunks, so drift in machine load hits them alike."""
     out: dict[str, list[float]] = {name: [] for name in variants}
     chunk = max(1, n // rounds)
-    for name, call in variants.items():
+    for call in variants.values():
         _time_sync(call, 0, warmup)
     while min(len(samples) for samples in out.values()) < n:
         for name, call in variants.items():

@@ -1,0 +1,68 @@
+"""Keeping credentials out of block reprs, logs and error messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..connectors._secrets import MASK, is_secret_name, redact
+
+_QUERY_SECRET = re.compile(r"([?&;]([^=&;#\s'\"]*)=)([^&;#\s'\"]*)")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with a userinfo password and credential-like query values replaced by ``***``."""
+
+    def query(match: re.Match[str]) -> str:
+        return match.group(1) + MASK if is_secret_name(match.group(2)) else match.group(0)
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _QUERY_SECRET.sub(query, url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":" + MASK
+        netloc = f"{userinfo}@{host}"
+    masked = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return _QUERY_SECRET.sub(query, masked)
+
+
+def mask_value(name: str | None, value: Any) -> Any:
+    """``value`` safe to show: secrets by field name masked, nested mappings and URLs too."""
+    if value is None:
+        return None
+    if name is not None and is_secret_name(name):
+        return MASK
+    if isinstance(value, Mapping):
+        return {k: mask_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(mask_value(None, v) for v in value)
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return mask_url(value)
+    return value
+
+
+def secret_values_in(name: str | None, value: Any) -> list[str]:
+    """Every string held under a credential-like name in ``value`` (recursively)."""
+    if isinstance(value, Mapping):
+        found: list[str] = []
+        for key, item in value.items():
+            found.extend(secret_values_in(str(key), item))
+        return found
+    if name is not None and is_secret_name(name) and isinstance(value, str) and value:
+        return [value]
+    return []
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with each secret value and credential-like URL query value masked."""
+    return redact(_QUERY_SECRET.sub(
+        lambda m: m.group(1) + MASK if is_secret_name(m.group(2)) else m.group(0), text), secrets)
+
+
+__all__ = ["MASK", "mask_url", "mask_value", "scrub", "secret_values_in"]

@@ -1,0 +1,491 @@
+"""AgentBlock and AgentResponseExtractorBlock: agent frameworks over DataFrame rows.
+
+Output layout
+-------------
+``AgentBlock`` adds two columns:
+
+- ``output_cols[0]`` (default ``agent_response``): the agent's raw response, as the **JSON text
+  of the response dict** (``json.loads`` gives the dict back), or ``None`` for a failed row.
+  Raw responses differ in shape from row to row (tool traces, optional fields), which Arrow
+  cannot put in one struct column; JSON text keeps every byte of structure and is always
+  Arrow-safe. :class:`AgentResponseExtractorBlock` accepts this text (or dicts).
+- ``<output_col>_error``: ``None`` for a row that succeeded, else ``"ExceptionType: message"``.
+
+``AgentResponseExtractorBlock`` adds ``<prefix>text``, ``<prefix>session_id`` and
+``<prefix>tool_trace`` (the ones requested; the tool trace as JSON text) and
+``<prefix>error``. The prefix is ``field_prefix``, or ``"<block_name>_"`` when that is empty
+(sdg-hub's convention).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from ..connectors import (
+    BaseAgentConnector,
+    BatchItem,
+    ConnectorConfig,
+    ConnectorError,
+    ConnectorRegistry,
+    ConnectorRequestError,
+    ConnectorResponseError,
+)
+from ..connectors.batch import run_batch, run_blocking
+from ._sanitize import is_missing, json_safe, to_json_text
+from .base import BaseBlock, RowResults, describe_validation_error
+from .errors import BlockConfigError, RowFailedError
+from .registry import BlockRegistry
+
+logger = logging.getLogger("connector_kit.blocks")
+
+DEFAULT_OUTPUT_COL = "agent_response"
+
+
+def agent_frameworks() -> list[str]:
+    """Names of the registered agent connectors (code interpreters excluded)."""
+    names = []
+    for name in ConnectorRegistry.list_all():
+        try:
+            if issubclass(ConnectorRegistry.get(name), BaseAgentConnector):
+                names.append(name)
+        except ConnectorError:  # pragma: no cover - removed meanwhile
+            continue
+    return names
+
+
+def _check_agent_framework(name: str) -> str:
+    try:
+        connector_class = ConnectorRegistry.get(name)
+    except ConnectorError:
+        raise ValueError(
+            f"unknown agent framework {name!r}; available: {', '.join(agent_frameworks()) or '(none)'}"
+        ) from None
+    if not issubclass(connector_class, BaseAgentConnector):
+        raise ValueError(
+            f"{name!r} is not an agent connector ({connector_class.__name__}); agent frameworks: "
+            f"{', '.join(agent_frameworks()) or '(none)'}"
+        )
+    return name
+
+
+def _agent_connector_class(name: str, block_name: str) -> type[BaseAgentConnector]:
+    try:
+        _check_agent_framework(name)
+    except ValueError as exc:
+        raise BlockConfigError(f"Block '{block_name}': field 'agent_framework': {exc}") from None
+    connector_class = ConnectorRegistry.get(name)
+    assert issubclass(connector_class, BaseAgentConnector)
+    return connector_class
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+@BlockRegistry.register("AgentBlock")
+class AgentBlock(BaseBlock):
+    """Send each row's messages to an agent framework; keep every response or its error.
+
+    Per row, the ``messages`` input column holds a string (sent as one user message) or a
+    list of ``{"role": ..., "content": ...}`` dicts (sent as is); anything else is that row's
+    error. The session id comes from ``session_id_col`` or is a fresh UUID4. Rows run
+    concurrently (``max_concurrency``) through one pooled connector.
+    """
+
+    block_type: ClassVar[str] = "agent"
+
+    agent_framework: str | None = Field(
+        default=None, description="Connector name (e.g. 'langflow'); see ConnectorRegistry."
+    )
+    agent_url: str | None = Field(default=None, description="Agent API endpoint URL.")
+    agent_api_key: str | None = Field(default=None, repr=False, description="API key (masked).")
+    timeout: float = Field(default=120.0, gt=0, description="Request timeout in seconds.")
+    max_retries: int = Field(default=3, ge=0, description="Retries after the first attempt.")
+    session_id_col: str | None = Field(default=None, description="Column holding session ids.")
+    max_concurrency: int = Field(default=10, ge=1, le=10_000, description="Rows in flight at once.")
+    connector_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra connector fields, e.g. {'assistant_id': ...}."
+    )
+    fail_fast: bool = Field(default=False, description="Raise at the first failed row.")
+    async_mode: bool = Field(
+        default=False,
+        description="Accepted for sdg-hub YAML compatibility and ignored: rows always run concurrently.",
+    )
+
+    _connector: BaseAgentConnector | None = PrivateAttr(default=None)
+    _connector_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+
+    # -- validation -----------------------------------------------------------------------
+    @field_validator("agent_framework", "agent_url", "agent_api_key", "session_id_col", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("agent_framework")
+    @classmethod
+    def _known_framework(cls, value: str | None) -> str | None:
+        return None if value is None else _check_agent_framework(value)
+
+    @field_validator("agent_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("agent_url must start with http:// or https://")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _finite_timeout(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("timeout must be a finite number of seconds greater than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _check_columns_config(self) -> AgentBlock:
+        cols = self.input_cols
+        if isinstance(cols, Mapping):
+            if "messages" not in cols:
+                raise ValueError("input_cols must map 'messages' to the messages column, e.g. "
+                                 "{'messages': 'question'}")
+        elif len(cols) != 1:
+            raise ValueError("input_cols must name exactly one messages column, e.g. "
+                             "{'messages': 'question'}")
+        if not isinstance(self.output_cols, Mapping) and len(self.output_cols) > 1:
+            raise ValueError("output_cols must name one response column")
+        return self
+
+    # -- columns --------------------------------------------------------------------------
+    @property
+    def messages_col(self) -> str:
+        cols = self.input_cols
+        return cols["messages"] if isinstance(cols, Mapping) else cols[0]
+
+    @property
+    def output_col(self) -> str:
+        cols = self.output_cols
+        if isinstance(cols, Mapping):
+            return next(iter(cols), DEFAULT_OUTPUT_COL)
+        return cols[0] if cols else DEFAULT_OUTPUT_COL
+
+    @property
+    def error_col(self) -> str:
+        return f"{self.output_col}_error"
+
+    def required_columns(self) -> list[str]:
+        return [self.messages_col] + ([self.session_id_col] if self.session_id_col else [])
+
+    def output_columns(self) -> list[str]:
+        return [self.output_col, self.error_col]
+
+    # -- the connector --------------------------------------------------------------------
+    def missing_agent_config(self) -> list[str]:
+        """The agent settings this block still needs before it can run (empty when complete)."""
+        return [name for name in ("agent_framework", "agent_url") if getattr(self, name) is None]
+
+    def _config_key(self) -> tuple[Any, ...]:
+        key_hash = hashlib.sha256(self.agent_api_key.encode()).hexdigest() if self.agent_api_key else None
+        kwargs = json.dumps(self.connector_kwargs, sort_keys=True, default=str)
+        return (self.agent_framework, self.agent_url, key_hash, self.timeout, self.max_retries, kwargs)
+
+    def _get_connector(self) -> BaseAgentConnector:
+        """The cached connector; rebuilt (and the old one closed) when the config changed."""
+        missing = self.missing_agent_config()
+        if missing:
+            raise BlockConfigError(
+                f"AgentBlock '{self.block_name}' has no {' and no '.join(missing)}: set "
+                f"{', '.join(missing)} in the block config, or call "
+                f"flow.set_agent_config({', '.join(f'{m}=...' for m in missing)}) before generate()."
+            )
+        key = self._config_key()
+        if self._connector is not None and self._connector_key == key:
+            return self._connector
+        self.close()
+        assert self.agent_framework is not None
+        connector_class = _agent_connector_class(self.agent_framework, self.block_name)
+        valid = set(connector_class.model_fields) - {"config"}
+        unknown = sorted(set(self.connector_kwargs) - valid)
+        if unknown:
+            raise BlockConfigError(
+                f"AgentBlock '{self.block_name}': unknown connector_kwargs {unknown} for "
+                f"'{self.agent_framework}' ({connector_class.__name__}); valid: {sorted(valid) or '(none)'}"
+            )
+        config = ConnectorConfig(url=self.agent_url, api_key=self.agent_api_key, timeout=self.timeout,
+                                 max_retries=self.max_retries)
+        try:
+            connector = connector_class(config=config, **self.connector_kwargs)
+        except ValidationError as exc:
+            raise BlockConfigError(describe_validation_error(
+                exc, model=connector_class,
+                kind=f"connector_kwargs ({connector_class.__name__}) of AgentBlock",
+                name=self.block_name, secrets=self.secret_values(),
+            )) from None
+        self._connector, self._connector_key = connector, key
+        logger.debug("block '%s': new %s connector", self.block_name, self.agent_framework)
+        return connector
+
+    def close(self) -> None:
+        connector, self._connector, self._connector_key = self._connector, None, None
+        if connector is not None:
+            connector.close()
+
+    # -- running --------------------------------------------------------------------------
+    def _process(self, frame: pd.DataFrame) -> RowResults:
+        connector = self._get_connector()  # config errors raise here, before any request
+        rows = len(frame)
+        responses: list[str | None] = [None] * rows
+        errors: list[str | None] = [None] * rows
+        cells = frame[self.messages_col].tolist()
+        sessions = frame[self.session_id_col].tolist() if self.session_id_col else [None] * rows
+        requests: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for position, (cell, session) in enumerate(zip(cells, sessions, strict=True)):
+            try:
+                messages = row_messages(cell, self.messages_col)
+            except ConnectorRequestError as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                if self.fail_fast:
+                    raise RowFailedError(self.block_name, position, message) from None
+                errors[position] = message
+                continue
+            requests.append({"messages": messages, "session_id": row_session_id(session)})
+            positions.append(position)
+        if requests:
+            items = run_blocking(lambda: self._run_batch(connector, requests, positions))
+            for position, item in zip(positions, items, strict=True):
+                if item.ok:
+                    responses[position] = to_json_text(item.value)
+                else:
+                    errors[position] = item.error_message
+        return RowResults(columns={self.output_col: responses, self.error_col: errors}, errors=errors)
+
+    async def _run_batch(
+        self, connector: BaseAgentConnector, requests: Sequence[dict[str, Any]], positions: list[int]
+    ) -> list[BatchItem]:
+        try:
+            with self._progress(len(requests)) as advance:
+                def on_result(_item: BatchItem) -> None:
+                    advance()
+
+                if not self.fail_fast:
+                    return await connector.aexecute_batch(
+                        requests, max_concurrency=self.max_concurrency, on_result=on_result)
+
+                async def call(entry: tuple[int, dict[str, Any]]) -> Any:
+                    position, request = entry
+                    try:
+                        return await connector.aexecute(request)
+                    except Exception as exc:
+                        raise RowFailedError(self.block_name, position,
+                                             self._scrub(f"{type(exc).__name__}: {exc}")) from exc
+
+                return await run_batch(call, list(zip(positions, requests, strict=True)),
+                                       max_concurrency=self.max_concurrency, fail_fast=True,
+                                       on_result=on_result)
+        finally:
+            # The async HTTP pool belongs to this event loop, which ends with this batch.
+            await connector.aclose()
+
+
+def row_messages(value: Any, column: str) -> list[dict[str, Any]]:
+    """One row's messages: a string is one user message, a list of dicts is sent as is."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ConnectorRequestError(f"column '{column}' holds an empty message list: nothing to send")
+        messages: list[dict[str, Any]] = []
+        for index, message in enumerate(value):
+            if not isinstance(message, Mapping):
+                raise ConnectorRequestError(
+                    f"messages[{index}] in column '{column}' is a {type(message).__name__}, not a "
+                    "{'role': ..., 'content': ...} dict"
+                )
+            messages.append(json_safe(message))
+        return messages
+    if is_missing(value):
+        raise ConnectorRequestError(f"column '{column}' is empty in this row (None/NaN): nothing to send")
+    raise ConnectorRequestError(
+        f"column '{column}' must hold a string (one user message) or a list of message dicts, got "
+        f"{type(value).__name__}"
+    )
+
+
+def row_session_id(value: Any) -> str:
+    """The session id for a row: the column's value as text, or a fresh UUID4 when missing."""
+    if isinstance(value, str):
+        return value if value.strip() else str(uuid.uuid4())
+    if value is None or is_missing(value):
+        return str(uuid.uuid4())
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))  # an int column that pandas made float because of a NaN
+    return str(value)
+
+
+@BlockRegistry.register("AgentResponseExtractorBlock")
+class AgentResponseExtractorBlock(BaseBlock):
+    """Extract text / session id / tool trace from agent responses with the connector's parsers.
+
+    The input column holds responses as dicts or as JSON text of dicts (what
+    :class:`AgentBlock` writes). A row whose response is missing, not a dict, or has none of
+    the requested fields gets an error in ``<prefix>error`` and ``None`` values; nothing is
+    dropped. ``output_cols`` is ignored: the columns are named from ``field_prefix``.
+    """
+
+    block_type: ClassVar[str] = "agent_extractor"
+
+    agent_framework: str = Field(..., description="Framework whose response format to parse.")
+    extract_text: bool = Field(default=True, description="Extract the answer text.")
+    extract_session_id: bool = Field(default=False, description="Extract the session id.")
+    extract_tool_trace: bool = Field(default=False, description="Extract the tool-call trace (JSON).")
+    field_prefix: str = Field(
+        default="", description="Prefix of the output columns; '' means '<block_name>_'."
+    )
+    fail_fast: bool = Field(default=False, description="Raise at the first failed row.")
+
+    def __init__(self, /, **data: Any) -> None:
+        super().__init__(**data)
+        given = self.output_cols if isinstance(self.output_cols, list) else list(self.output_cols)
+        if given and given != self.output_columns()[:-1]:
+            logger.warning("block '%s': output_cols %s ignored; an AgentResponseExtractorBlock names "
+                           "its columns from field_prefix: %s", self.block_name, given,
+                           self.output_columns())
+
+    @field_validator("agent_framework")
+    @classmethod
+    def _known_framework(cls, value: str) -> str:
+        return _check_agent_framework(value)
+
+    @model_validator(mode="after")
+    def _check_config(self) -> AgentResponseExtractorBlock:
+        if not (self.extract_text or self.extract_session_id or self.extract_tool_trace):
+            raise ValueError("enable at least one of extract_text, extract_session_id, extract_tool_trace")
+        if isinstance(self.input_cols, Mapping) or len(self.input_cols) != 1:
+            raise ValueError("input_cols must name exactly one column, the one holding the responses")
+        return self
+
+    @property
+    def prefix(self) -> str:
+        return self.field_prefix or f"{self.block_name}_"
+
+    @property
+    def response_col(self) -> str:
+        cols = self.input_cols
+        return cols[0] if isinstance(cols, list) else next(iter(cols))
+
+    @property
+    def error_col(self) -> str:
+        return f"{self.prefix}error"
+
+    def _fields(self) -> list[str]:
+        return [name for name, wanted in (("text", self.extract_text),
+                                          ("session_id", self.extract_session_id),
+                                          ("tool_trace", self.extract_tool_trace)) if wanted]
+
+    def required_columns(self) -> list[str]:
+        return [self.response_col]
+
+    def output_columns(self) -> list[str]:
+        return [f"{self.prefix}{name}" for name in self._fields()] + [self.error_col]
+
+    def _process(self, frame: pd.DataFrame) -> RowResults:
+        connector_class = _agent_connector_class(self.agent_framework, self.block_name)
+        fields = self._fields()
+        rows = len(frame)
+        columns: dict[str, list[Any]] = {f"{self.prefix}{name}": [None] * rows for name in fields}
+        errors: list[str | None] = [None] * rows
+        with self._progress(rows if rows >= 1000 else 0) as advance:
+            for position, raw in enumerate(frame[self.response_col].tolist()):
+                advance()
+                try:
+                    values = self._extract(connector_class, raw, fields)
+                except Exception as exc:
+                    message = f"{type(exc).__name__}: {exc}"
+                    if self.fail_fast:
+                        raise RowFailedError(self.block_name, position, self._scrub(message)) from exc
+                    errors[position] = message
+                    continue
+                for name, value in values.items():
+                    columns[f"{self.prefix}{name}"][position] = value
+        columns[self.error_col] = errors
+        return RowResults(columns=columns, errors=errors)
+
+    def _extract(
+        self, connector_class: type[BaseAgentConnector], raw: Any, fields: list[str]
+    ) -> dict[str, str | None]:
+        response = as_response(raw, self.response_col)
+        values: dict[str, str | None] = {}
+        if "text" in fields:
+            values["text"] = _text_or_json(connector_class.extract_text(response))
+        if "session_id" in fields:
+            values["session_id"] = _text_or_json(connector_class.extract_session_id(response))
+        if "tool_trace" in fields:
+            values["tool_trace"] = to_json_text(connector_class.extract_tool_trace(response))
+        if all(value is None for value in values.values()):
+            keys = sorted(map(str, response))[:10]
+            raise ConnectorResponseError(
+                f"none of the requested fields ({', '.join(fields)}) were found in this "
+                f"{self.agent_framework} response; its top-level keys: {keys}"
+            )
+        return values
+
+
+def as_response(value: Any, column: str) -> dict[str, Any]:
+    """A response dict from a cell holding a dict or the JSON text of one."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise ConnectorResponseError(
+                f"column '{column}' holds text that is not JSON (starts with {value[:60]!r}); "
+                "expected a response dict or its JSON text"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ConnectorResponseError(
+                f"column '{column}' holds JSON {type(parsed).__name__}, expected a JSON object"
+            )
+        return parsed
+    if value is None or is_missing(value):
+        raise ConnectorResponseError(
+            f"column '{column}' has no response in this row (did the agent call fail?)"
+        )
+    raise ConnectorResponseError(
+        f"column '{column}' must hold a response dict or its JSON text, got {type(value).__name__}"
+    )
+
+
+def _text_or_json(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return to_json_text(value)
+
+
+__all__ = [
+    "AgentBlock",
+    "AgentResponseExtractorBlock",
+    "agent_frameworks",
+    "as_response",
+    "row_messages",
+    "row_session_id",
+]

@@ -1,0 +1,303 @@
+"""BaseBlock: a pydantic-configured step that turns a DataFrame into a DataFrame.
+
+Every block follows the same contract:
+
+1. ``generate(df)`` first checks the block's input columns exist (and that its output columns
+   do not), raising :class:`~connector_kit.blocks.errors.MissingColumnError` /
+   :class:`~connector_kit.blocks.errors.OutputColumnCollisionError` **before any row is
+   processed or any request sent**.
+2. Each row ends with its result or with an error message in the block's error column;
+   one failing row never costs the others their results (``fail_fast=True`` raises instead).
+3. The input DataFrame is not modified; the output is a copy with the block's columns added,
+   in the same row order with the same index. The added columns are Arrow-safe.
+4. ``block.last_summary`` holds rows / ok / failed / the errors, and the summary is logged
+   (logger ``connector_kit.blocks``) with credentials masked.
+
+Configuration errors -- a bad field, an unknown field -- raise
+:class:`~connector_kit.blocks.errors.BlockConfigError` naming the block and the field, with
+credential values never shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from ..connectors._secrets import MASK, is_secret_name
+from ._masking import mask_value, scrub, secret_values_in
+from ._progress import progress_bar
+from ._sanitize import arrow_accepts, dedupe_columns, flatten_columns, sanitize_values
+from .errors import BlockConfigError, MissingColumnError, OutputColumnCollisionError
+
+logger = logging.getLogger("connector_kit.blocks")
+
+#: How many row errors a summary log line shows.
+_LOGGED_ERRORS = 3
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """One row that failed: its position (0-based), its index label, and the error message."""
+
+    row: int
+    index: Hashable
+    error: str
+
+
+@dataclass(frozen=True)
+class BlockSummary:
+    """What one ``generate`` call did: rows, how many succeeded and failed, and why."""
+
+    block_name: str
+    block_type: str
+    rows: int
+    ok: int
+    failed: int
+    seconds: float
+    failures: tuple[RowFailure, ...] = ()
+
+    @property
+    def errors(self) -> list[str]:
+        """The error message of each failed row, in row order."""
+        return [failure.error for failure in self.failures]
+
+    def __str__(self) -> str:
+        rate = f", {self.rows / self.seconds:,.0f} rows/s" if self.seconds > 0 and self.rows else ""
+        return (f"block '{self.block_name}': {self.rows} rows, {self.ok} ok, {self.failed} failed "
+                f"in {self.seconds:.2f} s{rate}")
+
+
+@dataclass
+class RowResults:
+    """What a block's ``_process`` returns: the new columns and one error (or None) per row."""
+
+    columns: dict[str, list[Any]]
+    errors: list[str | None]
+    ok: list[bool] | None = None  # default: a row is ok when its error is None
+
+
+def describe_validation_error(
+    exc: ValidationError,
+    *,
+    model: type[BaseModel] | None,
+    kind: str,
+    name: Any,
+    secrets: Iterable[str | None] = (),
+) -> str:
+    """A readable one-line message for a pydantic ValidationError, naming block and fields.
+
+    Values are shown for ordinary fields (they help fix the config) but never for fields whose
+    name looks like a credential; every known secret value is masked as well.
+    """
+    parts: list[str] = []
+    valid = sorted(model.model_fields) if model is not None else []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error.get("loc", ()))
+        path = ".".join(str(p) for p in loc)
+        top = str(loc[0]) if loc else ""
+        kind_of = error.get("type", "")
+        message = str(error.get("msg", "invalid value"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        if kind_of == "extra_forbidden":
+            close = difflib.get_close_matches(top, valid, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            message = f"unknown field{hint}; valid fields: {', '.join(valid)}"
+        elif kind_of == "missing":
+            message = "field required"
+        elif "input" in error and not any(is_secret_name(str(p)) for p in loc):
+            shown = repr(mask_value(None, error["input"]))
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            message = f"{message} (got {shown})"
+        parts.append(f"field '{path}': {message}" if path else message)
+    unique = list(dict.fromkeys(parts))
+    label = f"'{name}'" if isinstance(name, str) and name else "(no block_name)"
+    return scrub(f"Invalid config for {kind} {label}: " + "; ".join(unique), secrets)
+
+
+class BaseBlock(BaseModel, ABC):
+    """Base of every block: ``generate(df) -> df`` with validation, summary and masking."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True)
+
+    #: What kind of block this is; ``flow.set_agent_config()`` targets blocks of type "agent".
+    block_type: ClassVar[str] = "block"
+
+    block_name: str = Field(..., description="Unique name of this block within a flow.")
+    input_cols: list[str] | dict[str, str] = Field(
+        default_factory=list, description="Input columns: a name, a list of names, or a mapping."
+    )
+    output_cols: list[str] | dict[str, str] = Field(
+        default_factory=list, description="Output columns: a name, a list of names, or a mapping."
+    )
+    show_progress: bool | None = Field(
+        default=None,
+        description="Progress bar: None = on a terminal outside CI, False = never, True = on a terminal.",
+    )
+
+    _last_summary: BlockSummary | None = PrivateAttr(default=None)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise BlockConfigError(describe_validation_error(
+                exc, model=type(self), kind=type(self).__name__, name=data.get("block_name"),
+                secrets=secret_values_in(None, data),
+            )) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise BlockConfigError(describe_validation_error(
+                exc, model=type(self), kind=type(self).__name__, name=self.block_name,
+                secrets=[*self.secret_values(), *secret_values_in(name, value)],
+            )) from None
+
+    # -- validation -----------------------------------------------------------------------
+    @field_validator("block_name")
+    @classmethod
+    def _non_empty_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("block_name must be a non-empty string")
+        return value
+
+    @field_validator("input_cols", "output_cols", mode="before")
+    @classmethod
+    def _normalize_columns(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, tuple):
+            return list(value)
+        if isinstance(value, list | Mapping):
+            return value
+        raise ValueError(
+            f"expected a column name, a list of column names or a mapping, got {type(value).__name__}"
+        )
+
+    # -- masking --------------------------------------------------------------------------
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_value(name, value)
+        for name, info in type(self).model_fields.items():
+            if info.repr is False and is_secret_name(name) and getattr(self, name, None):
+                yield name, MASK
+
+    def secret_values(self) -> list[str]:
+        """Every credential value the block's fields hold, for masking messages."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            found.extend(secret_values_in(name, getattr(self, name, None)))
+        return found
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self.secret_values())
+
+    # -- what a block declares ------------------------------------------------------------
+    @abstractmethod
+    def required_columns(self) -> list[str]:
+        """Columns ``generate`` reads; missing ones raise before anything runs."""
+
+    @abstractmethod
+    def output_columns(self) -> list[str]:
+        """Columns ``generate`` adds (result and error columns)."""
+
+    @abstractmethod
+    def _process(self, frame: pd.DataFrame) -> RowResults:
+        """Compute the new columns for every row of ``frame`` (already validated)."""
+
+    def close(self) -> None:
+        """Release cached connectors (HTTP pools, worker processes). Safe to call twice."""
+
+    # -- running --------------------------------------------------------------------------
+    @property
+    def last_summary(self) -> BlockSummary | None:
+        """The summary of the last ``generate`` call (None before the first)."""
+        return self._last_summary
+
+    def check_columns(self, columns: Iterable[Hashable]) -> None:
+        """Raise if a required column is missing or an output column already exists."""
+        present = {str(column) for column in columns}
+        missing = [column for column in self.required_columns() if column not in present]
+        if missing:
+            raise MissingColumnError(self.block_name, missing, list(columns))
+        clashing = [column for column in self.output_columns() if column in present]
+        if clashing:
+            raise OutputColumnCollisionError(self.block_name, clashing)
+
+    def generate(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Run the block on every row of ``df``; return a copy with the block's columns added."""
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"{type(self).__name__}.generate() takes a pandas DataFrame, got "
+                            f"{type(df).__name__}")
+        frame = self._prepare(df)
+        self.check_columns(frame.columns)
+        started = time.perf_counter()
+        results = self._process(frame)
+        seconds = time.perf_counter() - started
+        for name, values in results.columns.items():
+            if len(values) != len(frame):
+                raise AssertionError(f"block '{self.block_name}' produced {len(values)} values for "
+                                     f"{len(frame)} rows in column '{name}'")
+            safe = values if arrow_accepts(values) else sanitize_values(values)
+            frame[name] = pd.Series(safe, index=frame.index, dtype=object)
+        errors = [None if e is None else self._scrub(e) for e in results.errors]
+        ok_flags = results.ok if results.ok is not None else [e is None for e in errors]
+        failures = tuple(
+            RowFailure(position, frame.index[position], error or "failed")
+            for position, (error, ok) in enumerate(zip(errors, ok_flags, strict=True)) if not ok
+        )
+        summary = BlockSummary(
+            block_name=self.block_name, block_type=self.block_type, rows=len(frame),
+            ok=len(frame) - len(failures), failed=len(failures), seconds=seconds, failures=failures,
+        )
+        self._last_summary = summary
+        self._log_summary(summary)
+        return frame
+
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
+        return self.generate(df)
+
+    def _prepare(self, df: pd.DataFrame) -> pd.DataFrame:
+        frame = df.copy()
+        before = list(frame.columns)
+        flatten_columns(frame)
+        dedupe_columns(frame)
+        if list(frame.columns) != before:
+            logger.warning("block '%s': input column names made unique/flat for Arrow: %s",
+                           self.block_name, [str(c) for c in frame.columns])
+        return frame
+
+    def _progress(self, total: int) -> AbstractContextManager[Callable[[], None]]:
+        return progress_bar(total, self.block_name, requested=self.show_progress)
+
+    def _log_summary(self, summary: BlockSummary) -> None:
+        if summary.failed:
+            shown = "; ".join(f"row {f.row}: {f.error[:300]}" for f in summary.failures[:_LOGGED_ERRORS])
+            more = (f" (+{summary.failed - _LOGGED_ERRORS} more in last_summary)"
+                    if summary.failed > _LOGGED_ERRORS else "")
+            logger.warning("%s. Failed rows -- %s%s", summary, shown, more)
+        else:
+            logger.info("%s", summary)
+
+
+__all__ = [
+    "BaseBlock",
+    "BlockSummary",
+    "RowFailure",
+    "RowResults",
+    "describe_validation_error",
+]

@@ -1,0 +1,291 @@
+"""``connector-kit``: certify, record, diff, fuzz, bench, scan, and the live rigs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .connectors.exceptions import ConnectorKitError
+
+BUILTIN_AGENTS = ("langflow", "langgraph")
+console = Console()
+err = Console(stderr=True)
+
+
+def _find_dir(name: str) -> Path:
+    """``./<name>``, else the nearest parent holding it (so commands work from subfolders)."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / name).is_dir():
+            return folder / name
+    return here / name
+
+
+def _cassettes_for(target: str, given: str | None) -> Path | None:
+    if given:
+        return Path(given)
+    if target in BUILTIN_AGENTS:
+        return _find_dir("cassettes") / target
+    return None
+
+
+# -- certify ----------------------------------------------------------------------------------
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    from .testkit.certify import certify
+    from .testkit.report import render, write_reports
+
+    targets = args.targets or [*BUILTIN_AGENTS, *(["monty"] if _monty_available() else [])]
+    if args.cassettes and len(targets) != 1:
+        err.print("--cassettes goes with exactly one TARGET.")
+        return 2
+    options: dict[str, Any] = {}
+    if args.fuzz_examples is not None:
+        options["fuzz"] = {"examples": args.fuzz_examples}
+    if args.budget_ms is not None:
+        options["timing"] = {"budget_ms": args.budget_ms}
+    reports = []
+    for target in targets:
+        cassettes = _cassettes_for(target, args.cassettes)
+        if cassettes is not None and not cassettes.is_dir():
+            err.print(f"[red]No cassette folder {cassettes} for {target}.[/] Record it with "
+                      f"`connector-kit record {target}` or pass --cassettes DIR.")
+            return 2
+        reports.append(certify(target, cassettes, strict=args.strict, suites=args.suite or None,
+                               options=options, target_name=target))
+    render(reports, console)
+    if not args.no_reports:
+        written = write_reports(reports, Path(args.report_dir))
+        console.print("Reports: " + ", ".join(str(p) for p in written))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _monty_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pydantic_monty") is not None
+
+
+# -- record -----------------------------------------------------------------------------------
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .testkit.kit import ConnectorTestKit
+    from .testkit.rig import load_rig
+    from .testkit.scrub import assert_no_leaks
+
+    framework = args.framework
+    out = Path(args.out) if args.out else _find_dir("cassettes") / framework
+    catalogue_dir = Path(args.catalogue) if args.catalogue else (
+        out if (out / "scenarios.yaml").exists() else _find_dir("cassettes") / framework)
+    kit = ConnectorTestKit(args.connector or framework, catalogue_dir)
+    scenarios = kit.catalogue.select(args.scenario)
+    rig = None
+    context: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    if args.url:
+        url = args.url
+        api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+        metadata["rig"] = "external server"
+    else:
+        rig = load_rig(framework, Path(args.live_dir) if args.live_dir else None)
+        console.print(f"Starting the {framework} rig (installs on first use)…")
+        handle = rig.start()
+        url, api_key = handle.url, handle.api_key
+        context.update(handle.extra)
+        metadata.update({"rig": f"live/{framework}", "server_versions": handle.versions})
+    table = Table(title=f"record {framework} -> {out}", title_justify="left")
+    for column in ("scenario", "outcome", "expected", "file"):
+        table.add_column(column)
+    unmet = 0
+    try:
+        for scenario in scenarios:
+            result = kit.record(scenario, url=url, api_key=api_key, context=context,
+                                metadata=metadata, out_dir=out)
+            shown = "ok" if result.outcome.ok else str(result.outcome.error_type)
+            style = "green" if result.expectation_met else "bold red"
+            unmet += not result.expectation_met
+            table.add_row(scenario.name, f"[{style}]{shown}[/]", result.expected,
+                          os.path.relpath(result.path))
+    finally:
+        if rig is not None and not args.keep_rig:
+            rig.stop()
+    assert_no_leaks([out], [api_key] if api_key else [])
+    console.print(table)
+    if unmet:
+        err.print(f"[bold red]{unmet} scenario(s) did not produce the expected outcome[/]: check "
+                  "the server (its logs) before committing these cassettes.")
+        return 1
+    console.print("Secret scan: clean.")
+    return 0
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .testkit.diff import diff_connectors
+    from .testkit.episode import load_connector
+
+    cassettes = _cassettes_for(args.control, args.cassettes)
+    if cassettes is None:
+        from .connectors.registry import ConnectorRegistry
+
+        control_cls = load_connector(args.control)
+        names = [n for n in ConnectorRegistry.list_all() if ConnectorRegistry.get(n) is control_cls]
+        cassettes = _find_dir("cassettes") / names[0] if names else None
+    if cassettes is None or not cassettes.is_dir():
+        err.print("No recordings to diff on: pass --cassettes DIR.")
+        return 2
+    report = diff_connectors(args.control, args.target, cassettes, strict=not args.diagnostic)
+    console.print(report.to_markdown())
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "diff.md").write_text(report.to_markdown(), encoding="utf-8")
+        (out / "diff.json").write_text(report.to_json(), encoding="utf-8")
+        console.print(f"Written: {out / 'diff.md'}, {out / 'diff.json'}")
+    if not report.ok:
+        err.print(f"[bold red]{len(report.changed)} scenario(s) changed[/] (strict mode; use "
+                  "--diagnostic to report without failing).")
+        return 1
+    return 0
+
+
+# -- scan, rig, bench, fuzz ---------------------------------------------------------------------
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from .testkit.scrub import scan_files
+
+    paths = [Path(p) for p in args.paths] or [_find_dir("cassettes")]
+    secrets = [os.environ[name] for name in args.secret_env if os.environ.get(name)]
+    leaks = scan_files(paths, secrets)
+    for leak in leaks:
+        err.print(f"[red]leak[/] {leak}")
+    if leaks:
+        err.print(f"[bold red]{len(leaks)} secret(s) found.[/] Scrub and re-record; do not commit.")
+        return 1
+    console.print(f"No secrets found in {', '.join(map(str, paths))}.")
+    return 0
+
+
+def cmd_rig(args: argparse.Namespace) -> int:
+    import json
+
+    from .testkit.rig import load_rig
+
+    rig = load_rig(args.framework, Path(args.live_dir) if args.live_dir else None)
+    if args.action == "install":
+        rig.install(quiet=False)
+        console.print(f"{args.framework} rig installed in {rig.venv}")
+    elif args.action == "up":
+        handle = rig.start()
+        print(json.dumps({**handle.__dict__, "api_key": "<in " + str(rig.state_file) + ">"}, indent=2))
+    elif args.action == "down":
+        rig.stop()
+        console.print(f"{args.framework} rig stopped.")
+    else:
+        running = rig.status()
+        print(json.dumps({**running.__dict__, "api_key": "<in " + str(rig.state_file) + ">"}
+                         if running else {"running": False}, indent=2))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .testkit import bench
+
+    return bench.main(args.names, quick=args.quick, out_dir=Path(args.out) if args.out else None)
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from .testkit import fuzz
+
+    cassettes = _cassettes_for(args.target, args.cassettes)
+    return fuzz.main(args.target, cassettes if cassettes and cassettes.is_dir() else None,
+                     args.examples, args.seed)
+
+
+# -- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connector-kit",
+        description="Record, replay, fuzz, fault-inject, benchmark and certify connectors.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("certify", help="certify connectors offline from their cassettes")
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help="registry name or pkg.module:Class (default: every built-in connector)")
+    p.add_argument("--cassettes", help="cassette folder (default: cassettes/<name> for built-ins)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on any check that neither ran nor was bypassed with a reason")
+    p.add_argument("--suite", action="append", help="run only this suite (repeatable)")
+    p.add_argument("--fuzz-examples", type=int, help="examples per fuzz property (deep runs)")
+    p.add_argument("--budget-ms", type=float, help="timing budget per replayed scenario")
+    p.add_argument("--report-dir", default="reports", help="where the report files go")
+    p.add_argument("--no-reports", action="store_true", help="print only; write no files")
+    p.set_defaults(func=cmd_certify)
+
+    p = sub.add_parser("record", help="record the scenario catalogue against a live server")
+    p.add_argument("framework", help="langflow, langgraph, or your framework's name")
+    p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    p.add_argument("--url", help="record against this running server instead of starting the rig")
+    p.add_argument("--api-key-env", help="with --url: environment variable holding the API key")
+    p.add_argument("--connector", help="connector to record with (default: the framework's)")
+    p.add_argument("--catalogue", help="folder holding scenarios.yaml (default: the output folder)")
+    p.add_argument("--out", help="cassette folder (default: cassettes/<framework>)")
+    p.add_argument("--live-dir", help="folder holding the rigs (default: ./live)")
+    p.add_argument("--keep-rig", action="store_true", help="leave the rig running afterwards")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("diff", help="replay the same recordings through two connector versions")
+    p.add_argument("--control", required=True, help="the current connector (name or mod:Class)")
+    p.add_argument("--target", required=True, help="the upgraded connector (name or mod:Class)")
+    p.add_argument("--cassettes", help="recordings to replay (default: the control's folder)")
+    p.add_argument("--diagnostic", action="store_true", help="report differences without failing")
+    p.add_argument("--out", help="write diff.md and diff.json here")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("fuzz", help="fuzz a connector's extractors and parsers with Hypothesis")
+    p.add_argument("target", help="registry name or pkg.module:Class")
+    p.add_argument("--cassettes", help="recordings to mutate; failures are saved beside them")
+    p.add_argument("--examples", type=int, default=200, help="examples per property")
+    p.add_argument("--seed", type=int, help="seed for a reproducible run")
+    p.set_defaults(func=cmd_fuzz)
+
+    p = sub.add_parser("bench", help="retry, timeout, Monty, replay, agent and block benchmarks")
+    p.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    p.add_argument("--quick", action="store_true", help="small counts (smoke run)")
+    p.add_argument("--out", help="results folder (default: benchmarks/results)")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("scan", help="fail if a secret or key-shaped value is in the cassettes")
+    p.add_argument("paths", nargs="*", help="files or folders (default: cassettes/)")
+    p.add_argument("--secret-env", action="append", default=[],
+                   help="also look for the value of this environment variable (repeatable)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("rig", help="install, start, stop or inspect a live framework server")
+    p.add_argument("action", choices=["install", "up", "down", "status"])
+    p.add_argument("framework", help="langflow or langgraph")
+    p.add_argument("--live-dir", help="folder holding the rigs (default: ./live)")
+    p.set_defaults(func=cmd_rig)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConnectorKitError as exc:
+        err.print(f"[bold red]{type(exc).__name__}[/]: {exc}")
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
