@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -32,7 +34,7 @@ def load_connector(target: str | type[BaseConnector]) -> type[BaseConnector]:
     if ":" in target:
         module_name, _, attr = target.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            module = _import_from_cwd(module_name)
         except ImportError as exc:
             raise TargetError(
                 f"Cannot import module '{module_name}' for connector '{target}': {exc}. Is it on "
@@ -47,6 +49,18 @@ def load_connector(target: str | type[BaseConnector]) -> type[BaseConnector]:
         return ConnectorRegistry.get(target)
     except ConnectorError as exc:
         raise TargetError(str(exc)) from None
+
+
+def _import_from_cwd(module_name: str) -> Any:
+    """Import ``module_name``; like uvicorn, also look in the current directory."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        cwd = os.getcwd()
+        if cwd in sys.path:
+            raise
+        sys.path.insert(0, cwd)
+        return importlib.import_module(module_name)
 
 
 def _import_builtins() -> None:

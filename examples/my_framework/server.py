@@ -1,0 +1,43 @@
+"""A stand-in MyFramework server for the worked example, on 127.0.0.1 (python -m ...).
+
+Real contributors record against their framework's real server; this one exists so the
+newcomer path can be run (and tested) end to end on any machine. It answers
+``POST /api/chat`` with ``{"conversation_id", "reply": {"text": ...}}`` and requires
+``Authorization: Bearer <MYFRAMEWORK_API_KEY>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+
+
+def answer(request: ReceivedRequest, key: str) -> Reply:
+    if request.headers.get("authorization") != f"Bearer {key}":
+        return json_reply({"error": "unauthorized"}, status=401)
+    if request.method != "POST" or request.path != "/api/chat":
+        return json_reply({"error": f"no route {request.method} {request.path}"}, status=404)
+    body = request.json() or {}
+    messages = body.get("messages") or []
+    last = messages[-1]["text"] if messages else ""
+    return json_reply({"conversation_id": body.get("conversation_id"),
+                       "reply": {"text": f"echo ({len(messages)} message(s)): {last}"}})
+
+
+def serve(key: str) -> FaultServer:
+    server = FaultServer()
+    server.set_default(lambda request: answer(request, key))
+    return server.start()
+
+
+if __name__ == "__main__":
+    server = serve(os.environ.get("MYFRAMEWORK_API_KEY", "change-me"))
+    print(f"MyFramework stand-in on {server.url}/api/chat (Ctrl-C stops it)", flush=True)
+    try:
+        sys.stdin.read()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
