@@ -158,14 +158,19 @@ class Rig:
             return
         self.work.mkdir(parents=True, exist_ok=True)
         lock = self.folder / "requirements.lock"
-        out = subprocess.DEVNULL if quiet else None
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(self.venv)], check=True)
-        subprocess.run([str(self.bin("pip")), "install", "-q", "uv"], check=True, stdout=out)
-        subprocess.run(
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(self.venv)],
+            [str(self.bin("pip")), "install", "-q", "uv"],
             [str(self.bin("uv")), "pip", "install", "--python", str(self.python),
              "--compile-bytecode", "-r", str(lock)],
-            check=True, stdout=out, stderr=out,
-        )
+        ]
+        for argv in steps:
+            done = subprocess.run(argv, capture_output=quiet, text=True, check=False)
+            if done.returncode != 0:
+                raise RigError(
+                    f"Installing the {self.framework} rig failed at `{' '.join(argv[:3])} ...` "
+                    f"(exit {done.returncode}):\n{(done.stderr or '')[-3000:]}"
+                )
         (self.work / "installed.lock").write_text(lock.read_text())
 
     # -- processes ---------------------------------------------------------------------
