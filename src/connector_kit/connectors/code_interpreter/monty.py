@@ -44,7 +44,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from pydantic import Field, PrivateAttr, field_validator
 
@@ -131,12 +131,12 @@ class _OutputLimitExceeded(MemoryError):
 
 
 class _OutputSink:
-    """``print_callback`` that keeps at most ``max_bytes`` of output (stdout and stderr)."""
+    """``print_callback`` keeping at most ``max_chars`` characters of stdout and stderr."""
 
     __slots__ = ("_max_chars", "_parts", "_size", "exceeded")
 
-    def __init__(self, max_bytes: int) -> None:
-        self._max_chars = max_bytes  # counted in characters: cheap, and <= bytes for UTF-8
+    def __init__(self, max_chars: int) -> None:
+        self._max_chars = max_chars
         self._parts: list[str] = []
         self._size = 0
         self.exceeded = False
@@ -155,7 +155,7 @@ class _OutputSink:
 
     def _message(self) -> str:
         return (
-            f"printed output exceeded max_output_bytes={self._max_chars}; "
+            f"printed output exceeded max_output_chars={self._max_chars}; "
             "output was truncated and the run failed"
         )
 
@@ -268,10 +268,13 @@ class MontyConnector(BaseCodeInterpreterConnector):
         ge=2**20,
         description="Heap limit per execution; exceeding it raises MemoryError in the sandbox.",
     )
-    max_output_bytes: int = Field(
+    max_output_chars: int = Field(
         default=2**20,
         ge=1,
-        description="Printed output kept per execution; more fails the run.",
+        description=(
+            "Printed output (stdout and stderr, in characters) kept per execution; printing "
+            "more fails the run with MemoryError and keeps the first max_output_chars."
+        ),
     )
     max_total_sleep_secs: float = Field(
         default=1.0,
@@ -315,6 +318,13 @@ class MontyConnector(BaseCodeInterpreterConnector):
             raise ValueError("must be a finite number of seconds")
         return value
 
+    def _rt(self) -> _Runtime:
+        # Direct lookup: pydantic's __getattr__ for private attributes costs ~µs per access.
+        private = self.__pydantic_private__
+        if private is None:  # pragma: no cover - pydantic always sets it for models with privates
+            raise RuntimeError("MontyConnector private state is missing")
+        return cast(_Runtime, private["_runtime"])
+
     def __copy__(self) -> MontyConnector:
         new = super().__copy__()
         new._runtime = _Runtime()
@@ -343,7 +353,7 @@ class MontyConnector(BaseCodeInterpreterConnector):
             self.max_recursion_depth,
             self.kill_grace_secs,
         )
-        cache = self._runtime.limits
+        cache = self._rt().limits
         try:
             hit = cache.get(key)
         except TypeError:  # an unhashable config value: let validation explain it
@@ -379,7 +389,7 @@ class MontyConnector(BaseCodeInterpreterConnector):
 
     def _acquire(self) -> _WorkerPool:
         """The running pool (started on first use), with this execution counted in it."""
-        rt = self._runtime
+        rt = self._rt()
         with rt.lock:
             pool = rt.pool
             if pool is not None and pool.pid != os.getpid():
@@ -418,13 +428,13 @@ class MontyConnector(BaseCodeInterpreterConnector):
         Diagnostics and tests: empty before the first execution and after :meth:`close`;
         a worker replaced after a crash or recycled stays listed.
         """
-        pool = self._runtime.pool
+        pool = self._rt().pool
         return set(pool.served_by) if pool is not None else set()
 
     def close(self) -> None:
         """Stop the worker pool. In-flight executions finish first. Safe to call twice;
         a later execution starts a new pool."""
-        rt = self._runtime
+        rt = self._rt()
         with rt.lock:
             finalizer, rt.pool, rt.finalizer = rt.finalizer, None, None
         if finalizer is not None:
@@ -494,8 +504,9 @@ class MontyConnector(BaseCodeInterpreterConnector):
         limits: MontyLimits,
         resource_limits: pydantic_monty.ResourceLimits,
     ) -> CodeExecutionResult:
+        # model_construct: every value below is already of the declared type.
         start = time.perf_counter()
-        sink = _OutputSink(self.max_output_bytes)
+        sink = _OutputSink(self.max_output_chars)
         try:
             with pool.monty.checkout(limits=resource_limits, os_policy=_OS_POLICY) as session:
                 pid = session.worker_pid
@@ -505,7 +516,7 @@ class MontyConnector(BaseCodeInterpreterConnector):
         except _PASSTHROUGH:
             raise
         except BaseException as exc:  # user code must never crash the caller; see module doc
-            return CodeExecutionResult(
+            return CodeExecutionResult.model_construct(
                 success=False,
                 output=sink.text(),
                 error=self._describe(pool.pm, exc, limits),
@@ -514,7 +525,7 @@ class MontyConnector(BaseCodeInterpreterConnector):
             )
         finally:
             pool.leave()
-        return CodeExecutionResult(
+        return CodeExecutionResult.model_construct(
             success=True,
             output=sink.text(),
             error=None,
@@ -548,6 +559,20 @@ class MontyConnector(BaseCodeInterpreterConnector):
 
 def _reject_arguments(code: Any, inputs: Any) -> CodeExecutionResult | None:
     """A failed result for arguments that can never run, else ``None`` (no pool needed)."""
+    try:
+        return _check_arguments(code, inputs)
+    except _PASSTHROUGH:
+        raise
+    except BaseException as exc:  # e.g. a dict subclass whose iteration raises
+        return CodeExecutionResult(
+            success=False,
+            output="",
+            error=f"TypeError: inputs could not be read: {type(exc).__name__}: {exc}",
+            execution_time_ms=0.0,
+        )
+
+
+def _check_arguments(code: Any, inputs: Any) -> CodeExecutionResult | None:
     error: str | None = None
     if not isinstance(code, str):
         error = f"TypeError: code must be a str, got {type(code).__name__}"
