@@ -32,7 +32,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 _NESTED = (dict, list, tuple, set, frozenset, np.ndarray, Mapping)
-_MAX_DEPTH = 200
+_MAX_DEPTH = 100
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError,
                  TypeError, ValueError)
 
@@ -62,7 +62,7 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     their fields; anything else its ``str()``. Never raises.
     """
     if _depth > _MAX_DEPTH:
-        return str(value)
+        return f"<{type(value).__name__} nested deeper than {_MAX_DEPTH} levels>"
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):

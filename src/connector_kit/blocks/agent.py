@@ -462,9 +462,9 @@ def as_response(value: Any, column: str) -> dict[str, Any]:
                 "expected a response dict or its JSON text"
             ) from None
         if not isinstance(parsed, dict):
-            raise ConnectorResponseError(
-                f"column '{column}' holds JSON {type(parsed).__name__}, expected a JSON object"
-            )
+            kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+                type(parsed), "number")
+            raise ConnectorResponseError(f"column '{column}' holds a JSON {kind}, expected a JSON object")
         return parsed
     if value is None or is_missing(value):
         raise ConnectorResponseError(

@@ -29,10 +29,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from ..connectors._secrets import MASK, is_secret_name
+from ..connectors._secrets import MASK, is_secret_name, redact
 from ._masking import mask_value, scrub, secret_values_in
 from ._progress import progress_bar
 from ._sanitize import arrow_accepts, dedupe_columns, flatten_columns, sanitize_values
@@ -248,12 +249,17 @@ class BaseBlock(BaseModel, ABC):
         started = time.perf_counter()
         results = self._process(frame)
         seconds = time.perf_counter() - started
+        secrets = self.secret_values()
         for name, values in results.columns.items():
+            if secrets:  # a credential echoed back by a server or an error never leaves the block
+                values = [redact(v, secrets) if isinstance(v, str) else v for v in values]
             if len(values) != len(frame):
                 raise AssertionError(f"block '{self.block_name}' produced {len(values)} values for "
                                      f"{len(frame)} rows in column '{name}'")
             safe = values if arrow_accepts(values) else sanitize_values(values)
+            # object dtype: None stays None (pandas 3 would turn a str column's None into NaN)
             frame[name] = pd.Series(safe, index=frame.index, dtype=object)
+        self._make_inputs_arrow_safe(frame, exclude=set(results.columns))
         errors = [None if e is None else self._scrub(e) for e in results.errors]
         ok_flags = results.ok if results.ok is not None else [e is None for e in errors]
         failures = tuple(
@@ -280,6 +286,25 @@ class BaseBlock(BaseModel, ABC):
             logger.warning("block '%s': input column names made unique/flat for Arrow: %s",
                            self.block_name, [str(c) for c in frame.columns])
         return frame
+
+    def _make_inputs_arrow_safe(self, frame: pd.DataFrame, exclude: set[str]) -> None:
+        """Sanitise passed-through object columns that Arrow cannot convert (in place).
+
+        Columns Arrow already accepts are left exactly as they are (a list-of-dicts messages
+        column stays a list of dicts), so blocks can be chained over the same inputs.
+        """
+        changed = []
+        for position, name in enumerate(list(frame.columns)):
+            if name in exclude or frame.dtypes.iloc[position] != np.dtype(object):
+                continue
+            values = frame.iloc[:, position].tolist()
+            if arrow_accepts(values):
+                continue
+            frame[name] = pd.Series(sanitize_values(values), index=frame.index, dtype=object)
+            changed.append(str(name))
+        if changed:
+            logger.warning("block '%s': input column(s) %s mixed types Arrow cannot store; written "
+                           "out as text (nested values as JSON)", self.block_name, changed)
 
     def _progress(self, total: int) -> AbstractContextManager[Callable[[], None]]:
         return progress_bar(total, self.block_name, requested=self.show_progress)

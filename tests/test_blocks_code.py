@@ -1,0 +1,142 @@
+"""PythonInterpreterBlock with the real Monty sandbox: every row gets a result dict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+pytest.importorskip("pydantic_monty")
+
+from connector_kit.blocks import (
+    BlockConfigError,
+    BlockRegistry,
+    MissingColumnError,
+    PythonInterpreterBlock,
+    RowFailedError,
+)
+from connector_kit.blocks.code import RESULT_KEYS
+from connector_kit.connectors.code_interpreter import MontyConnector
+
+
+@pytest.fixture(scope="module")
+def block() -> Iterator[PythonInterpreterBlock]:
+    """One block (one Monty worker pool) shared by the module's tests."""
+    shared = PythonInterpreterBlock(block_name="run_code", input_cols=["code"], output_cols=["result"],
+                                    timeout=5, connector_kwargs={"pool_size": 2}, show_progress=False)
+    yield shared
+    shared.close()
+
+
+def test_good_and_bad_code_side_by_side(block: PythonInterpreterBlock) -> None:
+    codes: list[Any] = [
+        "print('hello')\n1 + 1",
+        "1 / 0",
+        5,
+        None,
+        "   ",
+        "x = [1, 'a', {'k': (1, 2)}]\nx",
+        "def broken(:\n  pass",
+        "{'nan': float('nan'), 's': {3, 1}}",
+    ]
+    df = pd.DataFrame({"code": pd.Series(codes, dtype=object, index=[f"r{i}" for i in range(len(codes))])})
+    out = block.generate(df)
+    assert list(out.index) == list(df.index)
+    results = out["result"].tolist()
+    assert all(set(r) == set(RESULT_KEYS) for r in results)
+    assert [r["success"] for r in results] == [True, False, False, False, False, True, False, True]
+    assert results[0]["output"] == "hello\n" and json.loads(results[0]["return_value"]) == 2
+    assert results[0]["execution_time_ms"] > 0
+    assert results[1]["error"].startswith("ZeroDivisionError")
+    assert "must be a str, got int" in results[2]["error"] and "None/NaN" in results[3]["error"]
+    assert "empty code" in results[4]["error"]
+    assert json.loads(results[5]["return_value"]) == [1, "a", {"k": [1, 2]}]
+    assert results[6]["error"] and "Syntax" in results[6]["error"]
+    assert json.loads(results[7]["return_value"]) == {"nan": None, "s": [1, 3]}
+    summary = block.last_summary
+    assert summary is not None and (summary.rows, summary.ok, summary.failed) == (8, 3, 5)
+    assert [f.index for f in summary.failures] == ["r1", "r2", "r3", "r4", "r6"]
+    table = pa.Table.from_pandas(out)
+    assert pa.types.is_struct(table.schema.field("result").type)
+
+
+def test_all_failing_rows_are_arrow_safe(block: PythonInterpreterBlock) -> None:
+    out = block.generate(pd.DataFrame({"code": ["raise ValueError('x')", "1/0"]}))
+    assert [r["success"] for r in out["result"]] == [False, False]
+    pa.Table.from_pandas(out)
+
+
+def test_timeout_stops_one_row_only() -> None:
+    quick = PythonInterpreterBlock(block_name="t", input_cols=["code"], output_cols=["r"], timeout=0.3,
+                                   connector_kwargs={"pool_size": 2, "kill_grace_secs": 0.5})
+    try:
+        out = quick.generate(pd.DataFrame({"code": ["while True:\n    pass", "40 + 2"]}))
+    finally:
+        quick.close()
+    looped, fine = out["r"].tolist()
+    assert not looped["success"] and "Timeout" in looped["error"]
+    assert fine["success"] and fine["return_value"] == "42"
+
+
+def test_fail_fast_raises_at_the_first_failure() -> None:
+    strict = PythonInterpreterBlock(block_name="strict", input_cols=["code"], output_cols=["r"],
+                                    fail_fast=True, max_concurrency=1, connector_kwargs={"pool_size": 1})
+    try:
+        with pytest.raises(RowFailedError) as info:
+            strict.generate(pd.DataFrame({"code": ["1", "1/0", "2"]}))
+        assert info.value.row == 1 and "ZeroDivisionError" in str(info.value)
+        with pytest.raises(RowFailedError, match="got int"):
+            strict.generate(pd.DataFrame({"code": ["1", 3]}))
+    finally:
+        strict.close()
+
+
+def test_connector_is_cached_and_rebuilt_on_change(block: PythonInterpreterBlock) -> None:
+    block.generate(pd.DataFrame({"code": ["1"]}))
+    first = block._get_connector()
+    assert block._get_connector() is first
+    block.connector_kwargs = {"pool_size": 1}
+    second = block._get_connector()
+    assert second is not first
+    assert isinstance(first, MontyConnector) and first.worker_pids() == set()  # old pool shut down
+    block.connector_kwargs = {"pool_size": 2}
+
+
+def test_timeout_cascade_and_bad_timeouts() -> None:
+    default = PythonInterpreterBlock(block_name="d", input_cols=["c"], output_cols=["r"])
+    assert default.timeout is None
+    assert default._get_connector().resolve_timeout(default.timeout) == 120.0
+    default.close()
+    too_long = PythonInterpreterBlock(block_name="long", input_cols=["c"], output_cols=["r"], timeout=7200)
+    with pytest.raises(BlockConfigError, match=r"'long'.*timeout"):
+        too_long.generate(pd.DataFrame({"c": ["1"]}))
+    too_long.close()
+    with pytest.raises(BlockConfigError, match="timeout"):
+        PythonInterpreterBlock(block_name="neg", input_cols=["c"], output_cols=["r"], timeout=-1)
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"interpreter_framework": "nope"}, "not found"),
+    ({"interpreter_framework": "langflow"}, "not a code interpreter"),
+    ({"connector_kwargs": {"pool_size": 0}}, "pool_size"),
+])
+def test_bad_interpreter_config_is_reported_before_running(overrides: dict[str, Any], expected: str) -> None:
+    bad = PythonInterpreterBlock(block_name="bad", input_cols=["c"], output_cols=["r"], **overrides)
+    with pytest.raises(BlockConfigError, match=expected):
+        bad.generate(pd.DataFrame({"c": ["1"]}))
+
+
+def test_columns_config_and_missing_columns() -> None:
+    with pytest.raises(BlockConfigError, match="exactly one"):
+        PythonInterpreterBlock(block_name="x", input_cols=["a", "b"], output_cols=["r"])
+    with pytest.raises(BlockConfigError, match="output_cols"):
+        PythonInterpreterBlock(block_name="x", input_cols=["a"])
+    block = PythonInterpreterBlock(block_name="x", input_cols=["a"], output_cols=["r"])
+    with pytest.raises(MissingColumnError, match="'a'"):
+        block.generate(pd.DataFrame({"b": ["1"]}))
+    assert BlockRegistry.get("PythonInterpreterBlock") is PythonInterpreterBlock
+    assert PythonInterpreterBlock.block_type == "code"

@@ -1,0 +1,145 @@
+"""AgentResponseExtractorBlock: the connector class's extract_* over every row, no row dropped."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from connector_kit.blocks import (
+    AgentBlock,
+    AgentResponseExtractorBlock,
+    BlockConfigError,
+    MissingColumnError,
+    RowFailedError,
+)
+from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared/reference/samples/langflow/agent_with_key.http"
+
+
+def _sample_response() -> dict[str, Any]:
+    if SAMPLE.exists():
+        raw = SAMPLE.read_bytes().replace(b"\r\n", b"\n")
+        return dict(json.loads(raw.split(b"\n\n", 1)[1]))
+    from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE
+
+    return copy.deepcopy(LANGFLOW_RESPONSE)
+
+
+LANGFLOW = _sample_response()
+LANGGRAPH = {"messages": [
+    {"type": "human", "content": "what is 2+3?"},
+    {"type": "ai", "content": "", "tool_calls": [{"name": "add", "args": {"a": 2, "b": 3}, "id": "c1"}]},
+    {"type": "tool", "name": "add", "content": "5", "tool_call_id": "c1"},
+    {"type": "ai", "content": "The answer is 5."},
+]}
+
+
+def extractor(**overrides: Any) -> AgentResponseExtractorBlock:
+    config: dict[str, Any] = dict(block_name="ex", agent_framework="langflow", input_cols=["response"],
+                                  extract_text=True, extract_session_id=True, extract_tool_trace=True,
+                                  field_prefix="agent_", show_progress=False)
+    config.update(overrides)
+    return AgentResponseExtractorBlock(**config)
+
+
+def test_extracts_from_dicts_and_json_text() -> None:
+    df = pd.DataFrame({"response": [LANGFLOW, json.dumps(LANGFLOW)]})
+    out = extractor().generate(df)
+    assert list(out.columns) == ["response", "agent_text", "agent_session_id", "agent_tool_trace",
+                                 "agent_error"]
+    text = LANGFLOW["outputs"][0]["outputs"][0]["results"]["message"]["text"]
+    assert out["agent_text"].tolist() == [text, text]
+    assert out["agent_session_id"].tolist() == ["session-123", "session-123"] or all(
+        isinstance(s, str) for s in out["agent_session_id"])
+    trace = json.loads(out["agent_tool_trace"][0])
+    assert isinstance(trace, list) and trace and all(isinstance(step, dict) for step in trace)
+    assert out["agent_error"].tolist() == [None, None]
+    pa.Table.from_pandas(out[[c for c in out.columns if c != "response"]])
+
+
+def test_default_prefix_is_the_block_name() -> None:
+    block = AgentResponseExtractorBlock(block_name="lf", agent_framework="langflow",
+                                        input_cols="response")
+    assert block.output_columns() == ["lf_text", "lf_error"]
+    out = block.generate(pd.DataFrame({"response": [json.dumps(LANGFLOW)]}))
+    assert isinstance(out["lf_text"][0], str)
+
+
+def test_bad_rows_get_errors_and_good_rows_keep_their_values() -> None:
+    cells: list[object] = [json.dumps(LANGFLOW), None, "not json", "[1, 2]", 42, {"unrelated": True},
+             {"outputs": []}, json.dumps(LANGFLOW)]
+    df = pd.DataFrame({"response": pd.Series(cells, dtype=object)})
+    block = extractor(extract_tool_trace=False)
+    out = block.generate(df)
+    assert len(out) == len(cells)
+    ok = out["agent_error"].isna().tolist()
+    assert ok == [True, False, False, False, False, False, False, True]
+    errors = out["agent_error"].tolist()
+    assert "no response in this row" in errors[1]
+    assert "not JSON" in errors[2] and "a JSON array" in errors[3] and "got int" in errors[4]
+    assert "none of the requested fields" in errors[5] and "unrelated" in errors[5]
+    assert out["agent_text"][0] is not None and out["agent_text"][1] is None
+    summary = block.last_summary
+    assert summary is not None and (summary.ok, summary.failed) == (2, 6)
+    pa.Table.from_pandas(out)  # the mixed input column is written out as text
+
+
+def test_fail_fast_raises() -> None:
+    with pytest.raises(RowFailedError) as info:
+        extractor(fail_fast=True).generate(pd.DataFrame({"response": [LANGFLOW, "oops"]}))
+    assert info.value.row == 1
+
+
+def test_langgraph_framework() -> None:
+    out = extractor(agent_framework="langgraph").generate(pd.DataFrame({"response": [json.dumps(LANGGRAPH)]}))
+    assert out["agent_text"][0] == "The answer is 5."
+    assert out["agent_session_id"][0] is None  # LangGraph responses carry none
+    trace = json.loads(out["agent_tool_trace"][0])
+    assert [step["type"] for step in trace] == ["tool_use", "tool_result"]
+    assert out["agent_error"][0] is None
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"extract_text": False, "extract_session_id": False, "extract_tool_trace": False}, "at least one"),
+    ({"agent_framework": "nope"}, "unknown agent framework"),
+    ({"agent_framework": "monty"}, "'monty'.*langflow"),
+    ({"input_cols": ["a", "b"]}, "exactly one"),
+    ({"expand_lists": True}, "unknown field"),
+])
+def test_invalid_config(overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(BlockConfigError, match=expected) as info:
+        extractor(**overrides)
+    assert "'ex'" in str(info.value)
+
+
+def test_missing_input_column() -> None:
+    with pytest.raises(MissingColumnError, match="'response'"):
+        extractor().generate(pd.DataFrame({"other": [1]}))
+
+
+def test_chained_after_an_agent_block_on_a_real_server() -> None:
+    def langflow(request: ReceivedRequest) -> Reply:
+        body = request.json()
+        if body["input_value"] == "fail":
+            return Reply(status=503, body=b"{}")
+        response = copy.deepcopy(LANGFLOW)
+        response["session_id"] = body["session_id"]
+        return json_reply(response)
+
+    with FaultServer(langflow) as srv:
+        agent = AgentBlock(block_name="agent", agent_framework="langflow", agent_url=srv.url,
+                           input_cols={"messages": "q"}, max_retries=0, show_progress=False)
+        df = pd.DataFrame({"q": ["a", "fail", "b"], "sid": ["s1", "s2", "s3"]})
+        responses = agent.generate(df)
+    out = extractor(input_cols=["agent_response"]).generate(responses)
+    assert out["agent_error"].isna().tolist() == [True, False, True]
+    assert out["agent_response_error"].isna().tolist() == [True, False, True]
+    assert all(isinstance(s, str) and s for s in out["agent_session_id"][[0, 2]])
+    pa.Table.from_pandas(out)
