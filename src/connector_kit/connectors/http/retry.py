@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 DEFAULT_RETRY_STATUSES = frozenset({502, 503, 504})
+#: Longest Retry-After taken at face value (~10 years); beyond it dates stop being representable.
+MAX_RETRY_AFTER = 10 * 365 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,10 @@ def parse_retry_after(value: str | None, now_wall: float) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return max(0.0, when.timestamp() - now_wall)
-    if not math.isfinite(seconds):
+        return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - now_wall))
+    if math.isnan(seconds):
         return None
-    return max(0.0, seconds)
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def describe_wait(seconds: float) -> str:
