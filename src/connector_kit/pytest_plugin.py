@@ -3,7 +3,8 @@
 Fixtures:
 
 - ``connector_kit`` -- a :class:`BoundKit` for the test's own cassette,
-  ``<test dir>/cassettes/<module>/<test name>.yaml``. Why: so a test can say "send this to
+  ``<test dir>/cassettes/<module>/[<Class>.]<test name>.yaml`` (a hash suffix when the name
+  needed escaping, so no two tests share a file). Why: so a test can say "send this to
   the agent" and get the connector-level outcome, recorded once from a real server and
   replayed offline (no socket opened) ever after.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import re
 import warnings
@@ -33,6 +35,7 @@ from typing import Any, cast
 import pytest
 
 from .testkit.cassettes import Cassette, Outcome
+from .testkit.episode import load_connector
 from .testkit.kit import ConnectorTestKit
 from .testkit.scenarios import Scenario, as_messages
 
@@ -144,11 +147,32 @@ def connector_kit(request: pytest.FixtureRequest) -> BoundKit:
     api_key_env = options.pop("api_key_env", None)
     mode = _record_mode(request, options.pop("record_mode", None))
     test_file = Path(str(request.node.path))
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
-    cassette = test_file.parent / "cassettes" / test_file.stem / f"{name}.yaml"
-    kit = ConnectorTestKit(marker.args[0], cassette.parent, options=options)
+    cassette = test_file.parent / "cassettes" / test_file.stem / f"{_cassette_name(request)}.yaml"
+    cls = load_connector(marker.args[0])
+    kit = ConnectorTestKit(cls, cassette.parent, options=options, framework=_framework_of(cls))
     api_key = os.environ.get(api_key_env) if api_key_env else None
     return BoundKit(kit, cassette, mode, url=url, api_key=api_key)
+
+
+def _cassette_name(request: pytest.FixtureRequest) -> str:
+    """The test's name (with its class, as pytest-recording does) as a unique file name.
+
+    When characters had to be replaced, a hash of the real name is appended so that two
+    tests (``test[a b]`` and ``test[a/b]``) never share a cassette, even across xdist workers.
+    """
+    raw = f"{request.cls.__name__}.{request.node.name}" if request.cls else request.node.name
+    name = re.sub(r"[^A-Za-z0-9_.\[\]-]", "_", raw)
+    if name != raw or len(name) > 120:
+        name = f"{name[:120]}-{hashlib.sha256(raw.encode()).hexdigest()[:10]}"
+    return name
+
+
+def _framework_of(cls: type[Any]) -> str | None:
+    """The registry name of the connector (its normaliser), not the cassette folder's name."""
+    from .connectors.registry import ConnectorRegistry
+
+    names = [n for n in ConnectorRegistry.list_all() if ConnectorRegistry.get(n) is cls]
+    return names[0] if names else None
 
 
 def certification_tests(target: str, cassettes: str | Path | None = None, *,

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from ..connectors.agent.base import BaseAgentConnector
 from ..connectors.base import BaseConnector, ConnectorConfig
+from ..connectors.exceptions import ConnectorKitError
 from ..connectors.registry import ConnectorRegistry
 from .cassettes import Cassette
 from .episode import class_path
@@ -49,6 +50,10 @@ class CheckFailed(AssertionError):
     def __init__(self, message: str, figures: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.figures = figures or {}
+
+
+class DeclarationError(ConnectorKitError, ValueError):
+    """A folder's certify.yaml is invalid (e.g. a bypass without a written reason)."""
 
 
 class CheckSkipped(Exception):
@@ -116,10 +121,10 @@ class Declaration:
             return cls(list(default_suites))
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         suites = list(data.get("suites") or default_suites)
-        bypass = {str(k): str(v) for k, v in (data.get("bypass") or {}).items()}
+        bypass = {str(k): "" if v is None else str(v) for k, v in (data.get("bypass") or {}).items()}
         for suite, reason in bypass.items():
             if not reason.strip():
-                raise ValueError(f"{path}: bypassing '{suite}' needs a written reason.")
+                raise DeclarationError(f"{path}: bypassing '{suite}' needs a written reason.")
         settings = {k: v for k, v in data.items() if isinstance(v, dict) and k != "bypass"}
         return cls(suites, bypass, settings)
 

@@ -21,6 +21,9 @@ from .scrub import PLACEHOLDER
 if TYPE_CHECKING:
     from .certify import CertificationReport
 
+#: YAML files a cassette folder holds that are not cassettes (the catalogue, the declaration).
+_NOT_CASSETTES = frozenset({"scenarios.yaml", "certify.yaml"})
+
 
 @dataclass
 class ReplayResult:
@@ -92,7 +95,7 @@ class ConnectorTestKit:
         return self.cassettes / f"{name}.yaml"
 
     def recorded_names(self) -> list[str]:
-        return sorted(p.stem for p in self.cassettes.glob("*.yaml") if p.name != "scenarios.yaml"
+        return sorted(p.stem for p in self.cassettes.glob("*.yaml") if p.name not in _NOT_CASSETTES
                       and not p.name.startswith("."))
 
     # -- record ------------------------------------------------------------------------

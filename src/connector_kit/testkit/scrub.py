@@ -11,8 +11,9 @@ from typing import Any
 from ..connectors.exceptions import ConnectorKitError
 
 #: What a leaked credential usually looks like, even when its value is not known here.
+#: Only at the start of a token: "task-manager-..." holds "sk-" but is not a key.
 KEY_SHAPES = re.compile(
-    r"(sk-[A-Za-z0-9_-]{16,}|lsv2_[A-Za-z0-9_]{16,}|Bearer [A-Za-z0-9._-]{20,}|"
+    r"(?<![A-Za-z0-9])(sk-[A-Za-z0-9_-]{16,}|lsv2_[A-Za-z0-9_]{16,}|Bearer [A-Za-z0-9._-]{20,}|"
     r"ghp_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16})"
 )
 PLACEHOLDER = "<SECRET>"
