@@ -131,3 +131,12 @@ def test_assert_no_leaks_raises_with_the_locations(tmp_path: Path) -> None:
 ])
 def test_auth_headers_are_recognised(name: str, auth: bool) -> None:
     assert is_auth_header(name) is auth
+
+
+def test_url_encoded_secret_is_scrubbed_and_found() -> None:
+    from connector_kit.testkit.scrub import scan_text, scrub_text
+
+    secret = "k3y/with+odd=chars&more"
+    url = "http://localhost/run?x-api-key=k3y%2Fwith%2Bodd%3Dchars%26more"
+    assert "k3y" not in scrub_text(url, [secret])
+    assert scan_text(url, [secret]), "the URL-encoded form must be caught by the scan"

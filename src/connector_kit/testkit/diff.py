@@ -20,7 +20,7 @@ import httpx
 from ..connectors.base import BaseConnector
 from .cassettes import Cassette, Outcome
 from .episode import class_path, load_connector, run_connector
-from .interception import replaying
+from .interception import OfflineError, replaying
 from .jsondiff import Difference, diff
 from .kit import ConnectorTestKit
 from .normalize import Normalizer
@@ -137,8 +137,8 @@ def _run(kit: ConnectorTestKit, cassette: Cassette, cls: type[BaseConnector]) ->
         with replaying(answerer.answer):
             outcome, _ = run_connector(connector, section.get("messages") or [],
                                        str(section.get("session_id") or "ck-diff"), fake_clock=True)
-    except ReplayMismatchError as exc:
-        return Run(None, answerer.sent, str(exc))
+    except (ReplayMismatchError, OfflineError) as exc:
+        return Run(None, answerer.sent, f"{type(exc).__name__}: {exc}")
     finally:
         connector.close()
     return Run(outcome, answerer.sent)

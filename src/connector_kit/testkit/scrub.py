@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from ..connectors.exceptions import ConnectorKitError
 
@@ -29,8 +30,17 @@ def is_auth_header(name: str) -> bool:
     return name.lower() in _AUTH_HEADERS
 
 
+def _forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret as written and as it appears URL-encoded (a key in a query string)."""
+    forms = set()
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
+    return sorted(forms, key=len, reverse=True)
+
+
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    for secret in _forms(secrets):
         text = text.replace(secret, PLACEHOLDER)
     return KEY_SHAPES.sub(PLACEHOLDER, text)
 
@@ -60,13 +70,13 @@ class Leak:
 
 def scan_text(text: str, secrets: Iterable[str] = ()) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
-    values = [s for s in secrets if s and len(s) >= 4]
+    values = _forms(secrets)
     for number, line in enumerate(text.splitlines(), 1):
         for index, secret in enumerate(values):
             if secret in line:
                 found.append((number, f"configured secret #{index + 1} present"))
         for match in KEY_SHAPES.finditer(line):
-            found.append((number, f"key-shaped value '{match.group(0)[:6]}…'"))
+            found.append((number, f"key-shaped value ('{match.group(0)[:3]}…')"))
     return found
 
 
