@@ -47,7 +47,8 @@ class Reply:
     reset_before: bool = False  # TCP RST before any byte of the response
     reset_after_bytes: int | None = None  # send this many body bytes, then RST
     truncate_to: int | None = None  # announce the full length, send this many bytes, close
-    trickle: float | None = None  # seconds between single body bytes
+    trickle: float | None = None  # seconds between body pieces of ``trickle_bytes`` bytes
+    trickle_bytes: int = 1  # size of each trickled piece (1 = byte by byte)
     close: bool = False  # Connection: close after this reply
 
     def payload(self) -> bytes:
@@ -96,12 +97,23 @@ class FaultServer:
     def set_default(self, handler: Callable[[ReceivedRequest], Reply]) -> None:
         self._default = handler
 
+    def reset(self, default: Callable[[ReceivedRequest], Reply] | None = None) -> None:
+        """Forget the script and the requests seen; install ``default`` (or ``{"ok": true}``)."""
+        with self._lock:
+            self._script.clear()
+            self.requests.clear()
+            self._default = default or (lambda request: json_reply({"ok": True}))
+
     def start(self) -> FaultServer:
         self._accept_thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self._accept_thread.is_alive():
+            # Wake the accept() at once instead of waiting out its 0.2 s poll.
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+                pass
         self._accept_thread.join(timeout=5)
         self._sock.close()
         for thread in self._threads:
@@ -181,10 +193,11 @@ class FaultServer:
             return False
         if reply.trickle is not None:
             started = time.monotonic()
-            for index in range(len(body)):
+            step = max(1, reply.trickle_bytes)
+            for index in range(0, len(body), step):
                 if self._stop.is_set() or time.monotonic() - started > MAX_STALL:
                     return False
-                conn.sendall(body[index:index + 1])
+                conn.sendall(body[index:index + step])
                 self._stall(reply.trickle)
             return not reply.close
         conn.sendall(body)
