@@ -164,7 +164,8 @@ class Cassette:
                 "--scenario <name> (or run pytest with --record-mode=once)."
             ) from None
         try:
-            data = yaml.safe_load(text)
+            # The C safe loader: ~10x faster than the pure-Python one, equally safe.
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             raise CassetteError(f"{path} is not valid YAML: {exc}") from None
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(

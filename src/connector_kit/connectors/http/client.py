@@ -16,7 +16,7 @@ import re
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +46,7 @@ _EXCERPT = 500
 # number in flight: beyond _PER_SHARD concurrent calls on one loop, spread them over up to
 # _MAX_SHARDS clients (measured on loopback at 32 in flight: ~150 -> ~600 requests/s).
 _PER_SHARD = 8
+_UPLOAD_CHUNK = 64 * 1024
 _MAX_SHARDS = 4
 
 
@@ -194,11 +195,10 @@ class HttpClient:
         deadline_at = started + self.deadline
         retry_number = 0
         while True:
-            remaining = deadline_at - self.clock.monotonic()
             stats.attempts += 1
             try:
                 status, resp_headers, body = self._attempt_sync(
-                    method, url, content, headers, remaining, deadline_at
+                    method, url, content, headers, deadline_at
                 )
                 verdict = self._judge(url, status, resp_headers, body, expect)
                 stats.statuses.append(status)
@@ -209,7 +209,8 @@ class HttpClient:
                                    deadline_at, stats)
             if wait is None:
                 return self._finish(stats, started, verdict)
-            self.clock.sleep(wait)
+            if wait > 0:
+                self.clock.sleep(wait)
             retry_number += 1
 
     async def arequest(
@@ -229,11 +230,10 @@ class HttpClient:
         deadline_at = started + self.deadline
         retry_number = 0
         while True:
-            remaining = deadline_at - self.clock.monotonic()
             stats.attempts += 1
             try:
                 status, resp_headers, body = await self._attempt_async(
-                    method, url, content, headers, remaining
+                    method, url, content, headers, deadline_at
                 )
                 verdict = self._judge(url, status, resp_headers, body, expect)
                 stats.statuses.append(status)
@@ -244,7 +244,8 @@ class HttpClient:
                                    deadline_at, stats)
             if wait is None:
                 return self._finish(stats, started, verdict)
-            await self.clock.asleep(wait)
+            if wait > 0:
+                await self.clock.asleep(wait)
             retry_number += 1
 
     # -- one attempt ------------------------------------------------------------------------
@@ -254,18 +255,25 @@ class HttpClient:
         url: str,
         content: bytes | None,
         headers: Mapping[str, str] | None,
-        remaining: float,
         deadline_at: float,
     ) -> tuple[int, httpx.Headers, bytes]:
-        if remaining <= 0:
-            raise self._deadline_error(url)
-        timeout = min(self.timeout, remaining)
         try:
             client = self._sync_client()
-            request = client.build_request(
-                method, url, content=content, headers=_with_json_type(headers, content),
-                timeout=timeout,
-            )
+            remaining = deadline_at - self.clock.monotonic()  # after any client set-up cost
+            if remaining <= 0:
+                raise self._deadline_error(url)
+            timeout = min(self.timeout, remaining)
+            merged = _with_json_type(headers, content)
+            body: bytes | Iterator[bytes] | None = content
+            timeouts: dict[str, Any] = {}
+            if content is not None and len(content) > _UPLOAD_CHUNK:
+                # httpcore fixes the write timeout per request: send large bodies piecewise
+                # and check the deadline between pieces, so a slow reader cannot stretch it.
+                body = self._deadline_chunks(content, deadline_at, url, timeouts)
+                merged["Content-Length"] = str(len(content))
+            request = client.build_request(method, url, content=body, headers=merged,
+                                           timeout=timeout)
+            timeouts.update(timeouts=request.extensions.get("timeout"))
             response = client.send(request, stream=True)
             try:
                 chunks: list[bytes] = []
@@ -287,21 +295,36 @@ class HttpClient:
         except (ssl.SSLError, OSError) as exc:
             raise self._map_transport_error(exc, url) from None
 
+    def _deadline_chunks(self, content: bytes, deadline_at: float, url: str,
+                         holder: dict[str, Any]) -> Iterator[bytes]:
+        for start in range(0, len(content), _UPLOAD_CHUNK):
+            if deadline_at - self.clock.monotonic() <= 0:
+                raise self._deadline_error(url)
+            yield content[start:start + _UPLOAD_CHUNK]
+        # The wait for the answer starts now: give it only what is left of the deadline.
+        timeouts = holder.get("timeouts")
+        left = deadline_at - self.clock.monotonic()
+        if left <= 0:
+            raise self._deadline_error(url)
+        if isinstance(timeouts, dict):
+            timeouts["read"] = min(timeouts.get("read") or left, left)
+
     async def _attempt_async(
         self,
         method: str,
         url: str,
         content: bytes | None,
         headers: Mapping[str, str] | None,
-        remaining: float,
+        deadline_at: float,
     ) -> tuple[int, httpx.Headers, bytes]:
-        if remaining <= 0:
-            raise self._deadline_error(url)
-        timeout = min(self.timeout, remaining)
         shard = self._loop_clients()
         shard.inflight += 1
         try:
             client = shard.pick(self._new_async_client)
+            remaining = deadline_at - self.clock.monotonic()  # after any client set-up cost
+            if remaining <= 0:
+                raise self._deadline_error(url)
+            timeout = min(self.timeout, remaining)
             async with asyncio.timeout(remaining):
                 request = client.build_request(
                     method, url, content=content, headers=_with_json_type(headers, content),
@@ -327,6 +350,13 @@ class HttpClient:
         self, url: str, status: int, headers: httpx.Headers, body: bytes, expect: Expect
     ) -> _Verdict:
         safe = self.safe_url(url)
+        if 300 <= status < 400:
+            location = self.safe_url(headers.get("location", "")) or "(no Location header)"
+            return _Verdict(error=ConnectorHTTPError(
+                safe, status,
+                f"redirected to {location}; connectors do not follow redirects: set the URL to "
+                "the final address.",
+            ))
         if status >= 400:
             excerpt = self._excerpt(body)
             retry_after = parse_retry_after(headers.get("retry-after"), self.clock.time())
@@ -544,10 +574,14 @@ class HttpClient:
         self._async.clear()
 
     async def aclose(self) -> None:
+        await self.aclose_loop()
+        self.close()
+
+    async def aclose_loop(self) -> None:
+        """Close only the running loop's async clients: call it before a loop of your own ends."""
         clients = self._async.pop(asyncio.get_running_loop(), None)
         if clients is not None:
             await clients.aclose()
-        self.close()
 
     def __enter__(self) -> HttpClient:
         return self
