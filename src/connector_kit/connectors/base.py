@@ -99,8 +99,17 @@ class BaseConnector(BaseModel, ABC):
         """Synchronous :meth:`aexecute_batch` (works inside a running event loop too)."""
         from .batch import run_blocking
 
-        return run_blocking(lambda: self.aexecute_batch(
-            requests, max_concurrency=max_concurrency, fail_fast=fail_fast, on_result=on_result))
+        async def batch() -> list[BatchItem]:
+            try:
+                return await self.aexecute_batch(requests, max_concurrency=max_concurrency,
+                                                 fail_fast=fail_fast, on_result=on_result)
+            finally:
+                await self._release_loop()  # the loop run_blocking made ends with this call
+
+        return run_blocking(batch)
+
+    async def _release_loop(self) -> None:
+        """Release what is bound to the running event loop (its async HTTP pool) before it ends."""
 
     def close(self) -> None:
         """Release pooled resources (HTTP clients, worker processes). Safe to call twice."""

@@ -77,8 +77,15 @@ class BaseAgentConnector(BaseConnector):
             return self.asend(messages, session_id)
         messages = _check_messages(messages)
         if type(self)._send_async is not BaseAgentConnector._send_async:
-            # A connector that overrides _send_async (the spec's extension point) is run as is.
-            return run_blocking(lambda: self._send_async(messages, session_id))
+            # A connector that overrides _send_async (the spec's extension point) is run as is,
+            # on a loop of its own whose async pool is closed when the call ends.
+            async def run() -> dict[str, Any]:
+                try:
+                    return await self._send_async(messages, session_id)
+                finally:
+                    await self._release_loop()
+
+            return run_blocking(run)
         return self._drive_sync(self._exchange(messages, session_id))
 
     async def asend(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
@@ -215,6 +222,10 @@ class BaseAgentConnector(BaseConnector):
         return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked)
 
     # -- lifecycle -----------------------------------------------------------------------
+    async def _release_loop(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose_loop()
+
     def close(self) -> None:
         if self._http_client is not None:
             self._http_client.close()

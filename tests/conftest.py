@@ -1,0 +1,94 @@
+"""Shared fixtures: real loopback servers, a fake clock, the registry restored after each use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from connector_kit.connectors import ConnectorRegistry, FakeClock
+from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
+from connector_kit.testkit.faults import FaultServer
+
+T = TypeVar("T")
+
+#: The shared reference folder (specs, real sample responses), beside the repo: /work/shared.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SAMPLES = SHARED / "reference" / "samples"
+
+
+@pytest.fixture(scope="session")
+def _fault_server() -> Iterator[FaultServer]:
+    with FaultServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(_fault_server: FaultServer) -> Iterator[FaultServer]:
+    """A scripted HTTP server on 127.0.0.1 (``server.script(Reply(...))``, ``server.requests``).
+
+    One server for the whole session, emptied before and after each test: no script left over,
+    no requests, the default ``{"ok": true}`` reply.
+    """
+    _fault_server.reset()
+    yield _fault_server
+    _fault_server.reset()
+
+
+@pytest.fixture
+def keepalive_server() -> Iterator[LoopbackJSONServer]:
+    """A stdlib HTTP/1.1 keep-alive JSON server that records each request's client port."""
+    with LoopbackJSONServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    """The real recorded responses in the shared reference folder (skips when it is absent)."""
+    if not SAMPLES.is_dir():
+        pytest.skip(f"the shared reference samples are not at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that never waits for real and records every sleep."""
+    return FakeClock()
+
+
+@pytest.fixture
+def restore_registry() -> Iterator[None]:
+    """Snapshot ConnectorRegistry and put it back afterwards (for tests that register or clear)."""
+    saved = dict(ConnectorRegistry._connectors)
+    try:
+        yield
+    finally:
+        ConnectorRegistry._connectors.clear()
+        ConnectorRegistry._connectors.update(saved)
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL on which nothing listens (connection refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def closing() -> Iterator[Callable[[T], T]]:
+    """``closing(obj)`` returns ``obj`` and calls its ``close()`` when the test ends."""
+    opened: list[Any] = []
+
+    def register(obj: T) -> T:
+        opened.append(obj)
+        return obj
+
+    yield register
+    for obj in reversed(opened):
+        obj.close()
