@@ -8,6 +8,7 @@ tests are skipped with that instruction, so the default offline suite never need
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,11 +30,17 @@ def _rig(framework: str) -> Iterator[RigHandle]:
         pytest.skip(f"live {framework} rig not requested: set CONNECTOR_KIT_LIVE={framework} "
                     f"(or all) to install and start it (see live/{framework}/README.md)")
     rig = load_rig(framework, REPO / "live")
-    handle = rig.start()
-    try:
-        yield handle
-    finally:
-        rig.stop()
+    rig.work.mkdir(parents=True, exist_ok=True)
+    # One rig folder, possibly several pytest-xdist workers: whoever holds the lock owns the
+    # rig until its session ends; another worker waits, then starts it afresh.
+    with open(rig.work / "pytest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        handle = rig.start()
+        try:
+            yield handle
+        finally:
+            rig.stop()
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
