@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from examples.my_framework.server import serve
 
 from connector_kit.cli import main
 from connector_kit.testkit.cassettes import Cassette
-from examples.my_framework.server import serve
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGUE = REPO / "examples" / "my_framework" / "cassettes"
