@@ -1,31 +1,13 @@
 """Replay benchmark: per-request replay cost vs a live loopback call; offline certification wall time.
 
-    .venv/bin/python benchmarks/bench_replay.py                # full run
-    .venv/bin/python benchmarks/bench_replay.py --quick        # smoke run
-    .venv/bin/python benchmarks/bench_replay.py --out DIR      # also write JSON/Markdown/PNG to DIR
+    .venv/bin/python benchmarks/bench_replay.py [--quick] [--out DIR]
 
-Same as ``connector-kit bench replay``.
+Same as `connector-kit bench replay`: prints the table and writes JSON, Markdown and a PNG chart.
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-from connector_kit.testkit import bench
-
-NAME = "replay"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or NAME).splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts (smoke run)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="results folder (default: benchmarks/results, quick: benchmarks/results/quick)")
-    args = parser.parse_args(argv)
-    return bench.main([NAME], quick=args.quick, out_dir=args.out)
-
+from connector_kit.testkit.bench import script
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script("replay", __doc__))

@@ -160,28 +160,8 @@ class LangflowRig(Rig):
 RIG = LangflowRig(HERE)
 
 
-def main(argv: list[str]) -> int:
-    commands = ("install", "up", "down", "status")
-    if len(argv) != 2 or argv[1] not in commands:
-        print(f"usage: {Path(argv[0]).name} {'|'.join(commands)}", file=sys.stderr)
-        return 2
-    command = argv[1]
-    if command == "install":
-        began = time.monotonic()
-        RIG.install(quiet=False)
-        print(json.dumps({"installed": str(RIG.venv),
-                          "seconds": round(time.monotonic() - began, 1)}))
-    elif command == "up":
-        print(json.dumps(RIG.start().__dict__, indent=2))
-    elif command == "down":
-        RIG.stop()
-        print(json.dumps({"stopped": True}))
-    else:
-        handle = RIG.status()
-        print(json.dumps(handle.__dict__ if handle else {"running": False}, indent=2))
-        return 0 if handle else 1
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    # Same as `connector-kit rig install|up|down|status langflow`.
+    from connector_kit.cli import main
+
+    sys.exit(main(["rig", *sys.argv[1:2], RIG.framework]))

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from connector_kit.testkit.rig import (
@@ -164,24 +163,8 @@ def _listening_in_group(pgid: int, port: int) -> bool | None:
 RIG = LangGraphRig(Path(__file__).parent)
 
 
-def main(argv: list[str]) -> int:
-    commands = ("up", "down", "status", "install")
-    if len(argv) != 1 or argv[0] not in commands:
-        print(f"usage: rig.py {'|'.join(commands)}", file=sys.stderr)
-        return 2
-    command = argv[0]
-    if command == "install":
-        RIG.install(quiet=False)
-    elif command == "up":
-        print(json.dumps(asdict(RIG.start()), indent=2))
-    elif command == "down":
-        RIG.stop()
-    else:
-        handle = RIG.status()
-        print(json.dumps(asdict(handle), indent=2) if handle else "null")
-        return 0 if handle else 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Same as `connector-kit rig install|up|down|status langgraph`.
+    from connector_kit.cli import main
+
+    sys.exit(main(["rig", *sys.argv[1:2], RIG.framework]))

@@ -486,3 +486,15 @@ def main(names: list[str], *, quick: bool, out_dir: Path | None, command: str | 
         written += len(write_results(reports, target, command=command, skipped=skipped))
     console.print(f"Wrote {written} file(s) to {target}", markup=False)
     return 1 if failed else 0
+
+
+def script(name: str, doc: str | None, argv: list[str] | None = None) -> int:
+    """The command line shared by ``benchmarks/bench_<name>.py`` (same as ``connector-kit bench``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or name).strip().splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts (smoke run)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default: benchmarks/results, quick: .../quick)")
+    args = parser.parse_args(argv)
+    return main([name], quick=args.quick, out_dir=args.out)
