@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -37,6 +37,25 @@ def _plain_response(request: httpx.Request, status: int, headers: httpx.Headers 
     return httpx.Response(status, headers=kept, content=body, request=request)
 
 
+SyncHandle = Callable[[httpx.HTTPTransport, httpx.Request], httpx.Response]
+AsyncHandle = Callable[[httpx.AsyncHTTPTransport, httpx.Request], Awaitable[httpx.Response]]
+
+
+@contextlib.contextmanager
+def _transports(sync_handle: SyncHandle, async_handle: AsyncHandle) -> Iterator[None]:
+    """Install replacement request handlers on httpx's transports for the block's duration."""
+    sync_original = httpx.HTTPTransport.handle_request
+    async_original = httpx.AsyncHTTPTransport.handle_async_request
+    with _PATCH_LOCK:
+        httpx.HTTPTransport.handle_request = sync_handle  # type: ignore[method-assign,assignment]
+        httpx.AsyncHTTPTransport.handle_async_request = async_handle  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            httpx.HTTPTransport.handle_request = sync_original  # type: ignore[method-assign]
+            httpx.AsyncHTTPTransport.handle_async_request = async_original  # type: ignore[method-assign]
+
+
 @contextlib.contextmanager
 def recording(on_exchange: Exchange) -> Iterator[None]:
     """Let traffic through to the real server and report each complete exchange."""
@@ -55,21 +74,13 @@ def recording(on_exchange: Exchange) -> Iterator[None]:
         on_exchange(request, response.status_code, response.headers, body)
         return _plain_response(request, response.status_code, response.headers, body)
 
-    with _PATCH_LOCK:
-        httpx.HTTPTransport.handle_request = handle  # type: ignore[method-assign]
-        httpx.AsyncHTTPTransport.handle_async_request = ahandle  # type: ignore[method-assign]
-        try:
-            yield
-        finally:
-            httpx.HTTPTransport.handle_request = sync_original  # type: ignore[method-assign]
-            httpx.AsyncHTTPTransport.handle_async_request = async_original  # type: ignore[method-assign]
+    with _transports(handle, ahandle):
+        yield
 
 
 @contextlib.contextmanager
 def replaying(answer: RequestHook) -> Iterator[None]:
     """Answer every httpx request from ``answer`` (the cassette); nothing reaches a socket."""
-    sync_original = httpx.HTTPTransport.handle_request
-    async_original = httpx.AsyncHTTPTransport.handle_async_request
 
     def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -79,14 +90,8 @@ def replaying(answer: RequestHook) -> Iterator[None]:
         await request.aread()
         return answer(request)
 
-    with _PATCH_LOCK, offline():
-        httpx.HTTPTransport.handle_request = handle  # type: ignore[method-assign]
-        httpx.AsyncHTTPTransport.handle_async_request = ahandle  # type: ignore[method-assign]
-        try:
-            yield
-        finally:
-            httpx.HTTPTransport.handle_request = sync_original  # type: ignore[method-assign]
-            httpx.AsyncHTTPTransport.handle_async_request = async_original  # type: ignore[method-assign]
+    with offline(), _transports(handle, ahandle):
+        yield
 
 
 @contextlib.contextmanager
