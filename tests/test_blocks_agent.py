@@ -29,7 +29,7 @@ from connector_kit.connectors import ConnectorRegistry, LangflowConnector
 from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/reference/samples/langflow/agent_with_key.http"
-API_KEY = "sk-test-SECRET-0123456789"
+API_KEY = "fake-test-key-SECRET-0123456789"
 
 
 def _sample_response() -> dict[str, Any]:

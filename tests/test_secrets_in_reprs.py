@@ -25,7 +25,7 @@ from connector_kit.connectors import (
 )
 from connector_kit.testkit.faults import FaultServer, Reply, json_reply
 
-KEY = "sk-SECRET-9f8e7d6c5b4a"
+KEY = "fake-test-key-SECRET-9f8e7d6c5b4a"
 Closing = Callable[[Any], Any]
 USER = [{"role": "user", "content": "hi"}]
 
