@@ -214,9 +214,9 @@ def run(*, quick: bool = False) -> BenchReport:
                            f"fresh process: +{cold[0]:.1f} ms ({cold[1]}).")
     report.notes.append("within_goal compares the median overshoot with the goal; overshoot_max_ms shows "
                         "the slowest single call (scheduling noise on a busy machine lands there).")
-    report.notes.append("The first call of a process also builds the pooled httpx client (~70 ms on an idle "
-                        "machine): HttpClient computes the attempt's budget before building it, so that "
-                        "time is not taken off the timeout.")
+    report.notes.append("The first call of a process also pays one-off set-up (building the pooled "
+                        "httpx client, first imports inside httpx/httpcore); HttpClient takes the client "
+                        "construction off the attempt's timeout, the rest shows as the first-call row.")
     report.notes.append("p95_ms is the slowest call (few calls per case: each one waits its budget).")
     report.notes.append("The chart shows the overshoot (returned - budget) per call, in ms.")
     return report
