@@ -65,7 +65,7 @@ def record_scenario(
             **scrub_value(metadata or {}, secret_values),
         },
         outcome=Outcome.from_dict(scrub_value(canon.value(outcome.to_dict()), secret_values)),
-        stats=stats_dicts(stats),
+        stats=canon.value(scrub_value(stats_dicts(stats), secret_values)),
     )
     path = out_dir / f"{scenario.name}.yaml"
     cassette.save(path)
