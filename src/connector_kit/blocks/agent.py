@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..connectors import (
     BaseAgentConnector,
@@ -124,8 +124,6 @@ class AgentBlock(BaseBlock):
         description="Accepted for sdg-hub YAML compatibility and ignored: rows always run concurrently.",
     )
 
-    _connector: BaseAgentConnector | None = PrivateAttr(default=None)
-    _connector_key: tuple[Any, ...] | None = PrivateAttr(default=None)
 
     # -- validation -----------------------------------------------------------------------
     @field_validator("agent_framework", "agent_url", "agent_api_key", "session_id_col", mode="before")
@@ -208,10 +206,9 @@ class AgentBlock(BaseBlock):
                 f"{', '.join(missing)} in the block config, or call "
                 f"flow.set_agent_config({', '.join(f'{m}=...' for m in missing)}) before generate()."
             )
-        key = self._config_key()
-        if self._connector is not None and self._connector_key == key:
-            return self._connector
-        self.close()
+        return self._cached_connector(self._config_key(), self._build_connector)
+
+    def _build_connector(self) -> BaseAgentConnector:
         assert self.agent_framework is not None
         connector_class = _agent_connector_class(self.agent_framework, self.block_name)
         valid = set(connector_class.model_fields) - {"config"}
@@ -231,14 +228,8 @@ class AgentBlock(BaseBlock):
                 kind=f"connector_kwargs ({connector_class.__name__}) of AgentBlock",
                 name=self.block_name, secrets=self.secret_values(),
             )) from None
-        self._connector, self._connector_key = connector, key
         logger.debug("block '%s': new %s connector", self.block_name, self.agent_framework)
         return connector
-
-    def close(self) -> None:
-        connector, self._connector, self._connector_key = self._connector, None, None
-        if connector is not None:
-            connector.close()
 
     # -- running --------------------------------------------------------------------------
     def _process(self, frame: pd.DataFrame) -> RowResults:

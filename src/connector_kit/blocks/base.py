@@ -27,17 +27,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..connectors._secrets import MASK, is_secret_name, redact
+from ..connectors.base import BaseConnector
 from ._masking import mask_value, scrub, secret_values_in
 from ._progress import progress_bar
 from ._sanitize import arrow_accepts, dedupe_columns, flatten_columns, sanitize_values
 from .errors import BlockConfigError, MissingColumnError, OutputColumnCollisionError
+
+C = TypeVar("C", bound=BaseConnector)
 
 logger = logging.getLogger("connector_kit.blocks")
 
@@ -147,6 +150,8 @@ class BaseBlock(BaseModel, ABC):
     )
 
     _last_summary: BlockSummary | None = PrivateAttr(default=None)
+    _connector: BaseConnector | None = PrivateAttr(default=None)
+    _connector_key: tuple[Any, ...] | None = PrivateAttr(default=None)
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -220,8 +225,20 @@ class BaseBlock(BaseModel, ABC):
     def _process(self, frame: pd.DataFrame) -> RowResults:
         """Compute the new columns for every row of ``frame`` (already validated)."""
 
+    def _cached_connector(self, key: tuple[Any, ...], build: Callable[[], C]) -> C:
+        """The connector cached for ``key``; rebuilt (and the old one closed) when it changed."""
+        if self._connector is not None and self._connector_key == key:
+            return cast(C, self._connector)
+        self.close()
+        connector = build()
+        self._connector, self._connector_key = connector, key
+        return connector
+
     def close(self) -> None:
-        """Release cached connectors (HTTP pools, worker processes). Safe to call twice."""
+        """Release the cached connector (HTTP pools, worker processes). Safe to call twice."""
+        connector, self._connector, self._connector_key = self._connector, None, None
+        if connector is not None:
+            connector.close()
 
     # -- running --------------------------------------------------------------------------
     @property

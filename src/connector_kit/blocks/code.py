@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..connectors import BaseConnector, CodeExecutionSetupError, ConnectorError, ConnectorRegistry
 from ..connectors.batch import BatchItem, run_batch, run_blocking
@@ -93,8 +93,6 @@ class PythonInterpreterBlock(BaseBlock):
     )
     fail_fast: bool = Field(default=False, description="Raise at the first row that does not succeed.")
 
-    _connector: BaseCodeInterpreterConnector | None = PrivateAttr(default=None)
-    _connector_key: tuple[Any, ...] | None = PrivateAttr(default=None)
 
     @field_validator("timeout")
     @classmethod
@@ -130,9 +128,9 @@ class PythonInterpreterBlock(BaseBlock):
     # -- the connector --------------------------------------------------------------------
     def _get_connector(self) -> BaseCodeInterpreterConnector:
         key = (self.interpreter_framework, json.dumps(self.connector_kwargs, sort_keys=True, default=str))
-        if self._connector is not None and self._connector_key == key:
-            return self._connector
-        self.close()
+        return self._cached_connector(key, self._build_connector)
+
+    def _build_connector(self) -> BaseCodeInterpreterConnector:
         base = _load_code_interpreters()
         try:
             connector_class: type[BaseConnector] = ConnectorRegistry.get(self.interpreter_framework)
@@ -154,13 +152,7 @@ class PythonInterpreterBlock(BaseBlock):
                 name=self.block_name, secrets=self.secret_values(),
             )) from None
         assert isinstance(connector, base)
-        self._connector, self._connector_key = connector, key
         return connector
-
-    def close(self) -> None:
-        connector, self._connector, self._connector_key = self._connector, None, None
-        if connector is not None:
-            connector.close()
 
     # -- running --------------------------------------------------------------------------
     def _process(self, frame: pd.DataFrame) -> RowResults:
