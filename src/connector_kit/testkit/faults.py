@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,6 +241,3 @@ def _recv(conn: socket.socket, stop: threading.Event) -> bytes:
             continue
     return b""
 
-
-def replies(items: Iterable[Reply]) -> list[Reply]:
-    return list(items)

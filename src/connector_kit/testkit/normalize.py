@@ -14,7 +14,6 @@ The same :class:`Normalizer` serves three purposes, so they can never disagree:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,5 +159,3 @@ def register_normalizer(framework: str, normalizer: Normalizer) -> None:
     """Give a framework (e.g. a contributor's) its volatile-field list."""
     _BY_NAME[framework] = normalizer
 
-
-Rewriter = Callable[[Any], Any]
