@@ -12,7 +12,7 @@ from connector_kit.testkit.rig import RigHandle
 
 from .conftest import REPO
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live-rigs")]
+pytestmark = pytest.mark.live
 
 
 def _rerecord(framework: str, handle: RigHandle, out: Path) -> ConnectorTestKit:

@@ -7,7 +7,7 @@ import pytest
 from connector_kit.connectors import ConnectorConfig, LangflowConnector, LangGraphConnector
 from connector_kit.testkit.rig import RigHandle
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live-rigs")]
+pytestmark = pytest.mark.live
 
 
 def test_langgraph_check_and_send(langgraph_rig: RigHandle) -> None:
