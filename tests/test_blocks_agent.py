@@ -8,7 +8,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,17 +58,11 @@ def langflow(request: ReceivedRequest) -> Reply:
     return json_reply(response)
 
 
-@pytest.fixture(scope="module")
-def agent_server() -> Iterator[FaultServer]:
-    with FaultServer(langflow) as srv:
-        yield srv
-
-
 @pytest.fixture
-def srv(agent_server: FaultServer) -> FaultServer:
-    agent_server.set_default(langflow)
-    agent_server.requests.clear()
-    return agent_server
+def srv(server: FaultServer) -> FaultServer:
+    """The session's loopback server, answering like Langflow for this test."""
+    server.reset(default=langflow)
+    return server
 
 
 def make_block(srv: FaultServer, **overrides: Any) -> AgentBlock:

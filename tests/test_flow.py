@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +33,11 @@ def langflow(request: ReceivedRequest) -> Reply:
     })
 
 
-@pytest.fixture(scope="module")
-def agent_server() -> Iterator[FaultServer]:
-    with FaultServer(langflow) as srv:
-        yield srv
-
-
 @pytest.fixture
-def srv(agent_server: FaultServer) -> FaultServer:
-    agent_server.set_default(langflow)
-    agent_server.requests.clear()
-    return agent_server
+def srv(server: FaultServer) -> FaultServer:
+    """The session's loopback server, answering like Langflow for this test."""
+    server.reset(default=langflow)
+    return server
 
 
 def write(tmp_path: Path, text: str) -> Path:

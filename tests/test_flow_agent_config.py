@@ -39,17 +39,11 @@ def langgraph(request: ReceivedRequest) -> Reply:
     return json_reply({"messages": [{"type": "ai", "content": "from langgraph"}]})
 
 
-@pytest.fixture(scope="module")
-def agent_server() -> Iterator[FaultServer]:
-    with FaultServer(langflow) as srv:
-        yield srv
-
-
 @pytest.fixture
-def srv(agent_server: FaultServer) -> FaultServer:
-    agent_server.set_default(langflow)
-    agent_server.requests.clear()
-    return agent_server
+def srv(server: FaultServer) -> FaultServer:
+    """The session's loopback server, answering like Langflow for this test."""
+    server.reset(default=langflow)
+    return server
 
 
 CREDENTIAL_FREE = """

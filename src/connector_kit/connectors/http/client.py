@@ -189,29 +189,18 @@ class HttpClient:
         retry: bool = True,
     ) -> Any:
         """Send one call (with retries) synchronously; return the decoded JSON body."""
-        content = self._encode(json)
-        stats = CallStats(method, self.safe_url(url))
-        started = self.clock.monotonic()
-        deadline_at = started + self.deadline
-        retry_number = 0
+        content, call = self._begin(method, url, json, retry)
         while True:
-            stats.attempts += 1
             try:
-                status, resp_headers, body = self._attempt_sync(
-                    method, url, content, headers, deadline_at
-                )
-                verdict = self._judge(url, status, resp_headers, body, expect)
-                stats.statuses.append(status)
-            except ConnectorError as exc:  # mapped transport failure
-                verdict = _Verdict(error=exc, retryable=_is_retryable_transport(exc))
-                stats.statuses.append(None)
-            wait = self._next_wait(verdict, retry_number if retry else self.policy.max_retries,
-                                   deadline_at, stats)
+                outcome: _Attempt = self._attempt_sync(method, url, content, headers,
+                                                       call.deadline_at)
+            except ConnectorError as exc:  # a mapped transport failure
+                outcome = exc
+            wait = self._settle(call, url, expect, outcome)
             if wait is None:
-                return self._finish(stats, started, verdict)
+                return self._finish(call)
             if wait > 0:
                 self.clock.sleep(wait)
-            retry_number += 1
 
     async def arequest(
         self,
@@ -224,29 +213,40 @@ class HttpClient:
         retry: bool = True,
     ) -> Any:
         """Async :meth:`request`."""
-        content = self._encode(json)
-        stats = CallStats(method, self.safe_url(url))
-        started = self.clock.monotonic()
-        deadline_at = started + self.deadline
-        retry_number = 0
+        content, call = self._begin(method, url, json, retry)
         while True:
-            stats.attempts += 1
             try:
-                status, resp_headers, body = await self._attempt_async(
-                    method, url, content, headers, deadline_at
-                )
-                verdict = self._judge(url, status, resp_headers, body, expect)
-                stats.statuses.append(status)
+                outcome: _Attempt = await self._attempt_async(method, url, content, headers,
+                                                              call.deadline_at)
             except ConnectorError as exc:
-                verdict = _Verdict(error=exc, retryable=_is_retryable_transport(exc))
-                stats.statuses.append(None)
-            wait = self._next_wait(verdict, retry_number if retry else self.policy.max_retries,
-                                   deadline_at, stats)
+                outcome = exc
+            wait = self._settle(call, url, expect, outcome)
             if wait is None:
-                return self._finish(stats, started, verdict)
+                return self._finish(call)
             if wait > 0:
                 await self.clock.asleep(wait)
-            retry_number += 1
+
+    def _begin(self, method: str, url: str, payload: Any, retry: bool) -> tuple[bytes | None, _Call]:
+        content = self._encode(payload)
+        started = self.clock.monotonic()
+        return content, _Call(CallStats(method, self.safe_url(url)), started,
+                              started + self.deadline, retry)
+
+    def _settle(self, call: _Call, url: str, expect: Expect, outcome: _Attempt) -> float | None:
+        """Judge one attempt; return the wait before the next one, or None when it is final."""
+        call.stats.attempts += 1
+        if isinstance(outcome, ConnectorError):
+            call.verdict = _Verdict(error=outcome, retryable=_is_retryable_transport(outcome))
+            call.stats.statuses.append(None)
+        else:
+            status, headers, body = outcome
+            call.verdict = self._judge(url, status, headers, body, expect)
+            call.stats.statuses.append(status)
+        used = call.retry_number if call.retry else self.policy.max_retries
+        wait = self._next_wait(call.verdict, used, call.deadline_at, call.stats)
+        if wait is not None:
+            call.retry_number += 1
+        return wait
 
     # -- one attempt ------------------------------------------------------------------------
     def _attempt_sync(
@@ -423,8 +423,9 @@ class HttpClient:
                     type(verdict.error).__name__)
         return wait
 
-    def _finish(self, stats: CallStats, started: float, verdict: _Verdict) -> Any:
-        stats.elapsed = self.clock.monotonic() - started
+    def _finish(self, call: _Call) -> Any:
+        stats, verdict = call.stats, call.verdict
+        stats.elapsed = self.clock.monotonic() - call.started
         stats.outcome = "ok" if verdict.error is None else type(verdict.error).__name__
         self.last_stats = stats
         self.calls += 1
@@ -594,6 +595,21 @@ class HttpClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+_Attempt = tuple[int, httpx.Headers, bytes] | ConnectorError
+
+
+@dataclass
+class _Call:
+    """The state of one call across its attempts."""
+
+    stats: CallStats
+    started: float
+    deadline_at: float
+    retry: bool
+    retry_number: int = 0
+    verdict: _Verdict = field(default_factory=_Verdict)
 
 
 @dataclass
