@@ -76,8 +76,9 @@ def make_block(srv: FaultServer, **overrides: Any) -> AgentBlock:
 
 
 def texts(out: pd.DataFrame, column: str = "response") -> list[str | None]:
-    return [LangflowConnector.extract_text(json.loads(v)) if isinstance(v, str) else None
-            for v in out[column]]
+    """The answer text of each row's response cell (a dict, or JSON text with arrow_safe)."""
+    return [LangflowConnector.extract_text(json.loads(v) if isinstance(v, str) else v)
+            if v is not None else None for v in out[column]]
 
 
 def test_each_row_gets_its_response_in_order(srv: FaultServer) -> None:
@@ -86,6 +87,8 @@ def test_each_row_gets_its_response_in_order(srv: FaultServer) -> None:
     out = block.generate(df)
     assert list(out.index) == [10, 20, 30]
     assert texts(out) == ["echo: one", "echo: two", "echo: three"]
+    assert all(isinstance(cell, dict) for cell in out["response"])  # the raw response dict
+    assert out["response"][10]["outputs"][0]["outputs"][0]["results"]["message"]["text"] == "echo: one"
     assert out["response_error"].tolist() == [None, None, None]
     assert len(srv.requests) == 3
     assert {r.headers["x-api-key"] for r in srv.requests} == {API_KEY}
@@ -110,7 +113,7 @@ def test_message_lists_and_session_ids(srv: FaultServer) -> None:
     assert sent["hi"] == "s-1" and sent["from parquet"] == "7"
     uuid.UUID(sent["plain"])  # a missing session id is generated
     no_col = make_block(srv).generate(pd.DataFrame({"question": ["a", "b"]}))
-    generated = [json.loads(v)["session_id"] for v in no_col["response"]]
+    generated = [v["session_id"] for v in no_col["response"]]
     assert len(set(generated)) == 2 and all(uuid.UUID(s) for s in generated)
 
 
@@ -132,9 +135,12 @@ def test_one_bad_row_among_good_ones_loses_nothing(srv: FaultServer) -> None:
     assert summary is not None and (summary.ok, summary.failed) == (3, 6)
     assert [f.index for f in summary.failures] == list("BDEFGH")
     pa.Table.from_pandas(out[["response", "response_error"]])
-    # The passed-through input column mixed str/int/list: written as text so Arrow accepts it.
-    table = pa.Table.from_pandas(out)
-    assert table.num_rows == 9
+    # Default: the input column passes through untouched (the documented cell types) ...
+    assert out["question"].tolist()[4] == 42 and out["question"].tolist()[6] == []
+    # ... arrow_safe=True writes the mixed str/int/list column as text so Arrow accepts it.
+    safe = make_block(srv, max_concurrency=4, arrow_safe=True).generate(df)
+    assert pa.Table.from_pandas(safe).num_rows == 9
+    assert isinstance(safe["response"]["A"], str) and json.loads(safe["response"]["A"])["outputs"]
 
 
 def test_all_rows_failing_still_gives_an_arrow_safe_frame(closed_port_url: str) -> None:
@@ -274,7 +280,7 @@ def test_connector_kwargs_reach_the_connector(srv: FaultServer) -> None:
     block = make_block(srv, agent_framework="langgraph", agent_url=srv.url,
                        connector_kwargs={"assistant_id": "my-agent"})
     out = block.generate(pd.DataFrame({"question": ["hi"]}))
-    assert json.loads(out["response"][0])["messages"][-1]["content"] == "my-agent: hi"
+    assert out["response"][0]["messages"][-1]["content"] == "my-agent: hi"
     with pytest.raises(BlockConfigError, match=r"unknown connector_kwargs \['assistant'\]"):
         make_block(srv, agent_framework="langgraph", connector_kwargs={"assistant": "x"}).generate(
             pd.DataFrame({"question": ["hi"]}))
@@ -379,4 +385,4 @@ def test_a_key_echoed_by_the_server_is_masked_in_the_output(srv: FaultServer) ->
     echo["outputs"][0]["outputs"][0]["results"]["message"]["text"] = f"your key is {API_KEY}"
     srv.set_default(lambda r: json_reply(echo))
     out = make_block(srv).generate(pd.DataFrame({"question": ["leak?"]}))
-    assert API_KEY not in out["response"][0] and texts(out) == ["your key is ***"]
+    assert API_KEY not in json.dumps(out["response"][0]) and texts(out) == ["your key is ***"]

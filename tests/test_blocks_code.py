@@ -49,19 +49,46 @@ def test_good_and_bad_code_side_by_side(block: PythonInterpreterBlock) -> None:
     results = out["result"].tolist()
     assert all(set(r) == set(RESULT_KEYS) for r in results)
     assert [r["success"] for r in results] == [True, False, False, False, False, True, False, True]
-    assert results[0]["output"] == "hello\n" and json.loads(results[0]["return_value"]) == 2
+    assert results[0]["output"] == "hello\n" and results[0]["return_value"] == 2
     assert results[0]["execution_time_ms"] > 0
     assert results[1]["error"].startswith("ZeroDivisionError")
     assert "must be a str, got int" in results[2]["error"] and "None/NaN" in results[3]["error"]
     assert "empty code" in results[4]["error"]
-    assert json.loads(results[5]["return_value"]) == [1, "a", {"k": [1, 2]}]
+    assert results[5]["return_value"] == [1, "a", {"k": (1, 2)}]  # the Python value itself
     assert results[6]["error"] and "Syntax" in results[6]["error"]
-    assert json.loads(results[7]["return_value"]) == {"nan": None, "s": [1, 3]}
+    nan_and_set = results[7]["return_value"]
+    assert nan_and_set["nan"] != nan_and_set["nan"] and nan_and_set["s"] == {1, 3}
     summary = block.last_summary
     assert summary is not None and (summary.rows, summary.ok, summary.failed) == (8, 3, 5)
     assert [f.index for f in summary.failures] == ["r1", "r2", "r3", "r4", "r6"]
+    assert out["result_success"].dtype == bool
+    assert out["result_success"].tolist() == [r["success"] for r in results]
+    assert len(out[out["result_success"]]) == 3  # sdg-hub's filter idiom
+
+
+def test_arrow_safe_writes_return_values_as_json_text() -> None:
+    safe = PythonInterpreterBlock(block_name="safe", input_cols=["code"], output_cols=["result"],
+                                  arrow_safe=True, connector_kwargs={"pool_size": 1})
+    try:
+        out = safe.generate(pd.DataFrame({"code": ["1 + 1", "[1, 'a', (2, 3)]", "{'s': {3, 1}}", "1/0"]}))
+    finally:
+        safe.close()
+    values = [r["return_value"] for r in out["result"]]
+    assert [json.loads(v) if v is not None else None for v in values] == [2, [1, "a", [2, 3]],
+                                                                          {"s": [1, 3]}, None]
     table = pa.Table.from_pandas(out)
     assert pa.types.is_struct(table.schema.field("result").type)
+    assert table.schema.field("result_success").type == pa.bool_()
+
+
+def test_a_return_value_too_big_to_print_is_that_rows_error(block: PythonInterpreterBlock) -> None:
+    out = block.generate(pd.DataFrame({"code": ["10**5000", "[1, 10**5000]", "7"]}))
+    huge, nested, fine = out["result"].tolist()
+    assert not huge["success"] and huge["error"].startswith("ValueError:") and "digits" in huge["error"]
+    assert huge["return_value"] is None and not nested["success"]
+    assert fine["success"] and fine["return_value"] == 7
+    assert out["result_success"].tolist() == [False, False, True]
+    repr(out)  # the frame can still be shown
 
 
 def test_all_failing_rows_are_arrow_safe(block: PythonInterpreterBlock) -> None:
@@ -79,7 +106,7 @@ def test_timeout_stops_one_row_only() -> None:
         quick.close()
     looped, fine = out["r"].tolist()
     assert not looped["success"] and "Timeout" in looped["error"]
-    assert fine["success"] and fine["return_value"] == "42"
+    assert fine["success"] and fine["return_value"] == 42
 
 
 def test_fail_fast_raises_at_the_first_failure() -> None:
@@ -108,9 +135,13 @@ def test_connector_is_cached_and_rebuilt_on_change(block: PythonInterpreterBlock
 
 def test_timeout_cascade_and_bad_timeouts() -> None:
     default = PythonInterpreterBlock(block_name="d", input_cols=["c"], output_cols=["r"])
-    assert default.timeout is None
-    assert default._get_connector().resolve_timeout(default.timeout) == 120.0
+    assert default.timeout == 30.0  # sdg-hub's documented default
+    assert default._get_connector().resolve_timeout(default.timeout) == 30.0
     default.close()
+    unset = PythonInterpreterBlock(block_name="u", input_cols=["c"], output_cols=["r"], timeout=None,
+                                   connector_kwargs={"config": {"timeout": 12}})
+    assert unset._get_connector().resolve_timeout(unset.timeout) == 12.0  # None: the connector's
+    unset.close()
     too_long = PythonInterpreterBlock(block_name="long", input_cols=["c"], output_cols=["r"], timeout=7200)
     with pytest.raises(BlockConfigError, match=r"'long'.*timeout"):
         too_long.generate(pd.DataFrame({"c": ["1"]}))

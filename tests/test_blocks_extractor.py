@@ -58,10 +58,13 @@ def test_extracts_from_dicts_and_json_text() -> None:
     assert out["agent_text"].tolist() == [text, text]
     assert out["agent_session_id"].tolist() == ["session-123", "session-123"] or all(
         isinstance(s, str) for s in out["agent_session_id"])
-    trace = json.loads(out["agent_tool_trace"][0])
+    trace = out["agent_tool_trace"][0]  # a list of dicts, as sdg-hub documents
     assert isinstance(trace, list) and trace and all(isinstance(step, dict) for step in trace)
     assert out["agent_error"].tolist() == [None, None]
     pa.Table.from_pandas(out[[c for c in out.columns if c != "response"]])
+    safe = extractor(arrow_safe=True).generate(df)
+    assert json.loads(safe["agent_tool_trace"][0]) == trace  # arrow_safe: the same trace as JSON text
+    pa.Table.from_pandas(safe)
 
 
 def test_default_prefix_is_the_block_name() -> None:
@@ -78,17 +81,19 @@ def test_bad_rows_get_errors_and_good_rows_keep_their_values() -> None:
     df = pd.DataFrame({"response": pd.Series(cells, dtype=object)})
     block = extractor(extract_tool_trace=False)
     out = block.generate(df)
-    assert len(out) == len(cells)
+    # "[1, 2]" is the JSON text of a list of two responses: expanded to two (failing) rows
+    assert list(out.index) == [0, 1, 2, 3, 3, 4, 5, 6, 7]
     ok = out["agent_error"].isna().tolist()
-    assert ok == [True, False, False, False, False, False, False, True]
+    assert ok == [True, False, False, False, False, False, False, False, True]
     errors = out["agent_error"].tolist()
     assert "no response in this row" in errors[1]
-    assert "not JSON" in errors[2] and "a JSON array" in errors[3] and "got int" in errors[4]
-    assert "none of the requested fields" in errors[5] and "unrelated" in errors[5]
-    assert out["agent_text"][0] is not None and out["agent_text"][1] is None
+    assert "not JSON" in errors[2] and "got int" in errors[3] and "got int" in errors[5]
+    assert "none of the requested fields" in errors[6] and "unrelated" in errors[6]
+    assert out["agent_text"].iloc[0] is not None and out["agent_text"].iloc[1] is None
     summary = block.last_summary
-    assert summary is not None and (summary.ok, summary.failed) == (2, 6)
-    pa.Table.from_pandas(out)  # the mixed input column is written out as text
+    assert summary is not None and (summary.ok, summary.failed) == (2, 7)
+    safe = extractor(extract_tool_trace=False, arrow_safe=True).generate(df)
+    pa.Table.from_pandas(safe)  # arrow_safe: the mixed input column is written out as text
 
 
 def test_fail_fast_raises() -> None:
@@ -101,7 +106,7 @@ def test_langgraph_framework() -> None:
     out = extractor(agent_framework="langgraph").generate(pd.DataFrame({"response": [json.dumps(LANGGRAPH)]}))
     assert out["agent_text"][0] == "The answer is 5."
     assert out["agent_session_id"][0] is None  # LangGraph responses carry none
-    trace = json.loads(out["agent_tool_trace"][0])
+    trace = out["agent_tool_trace"][0]
     assert [step["type"] for step in trace] == ["tool_use", "tool_result"]
     assert out["agent_error"][0] is None
 
@@ -111,7 +116,7 @@ def test_langgraph_framework() -> None:
     ({"agent_framework": "nope"}, "unknown agent framework"),
     ({"agent_framework": "monty"}, "'monty'.*langflow"),
     ({"input_cols": ["a", "b"]}, "exactly one"),
-    ({"expand_lists": True}, "unknown field"),
+    ({"expand_list": True}, "did you mean 'expand_lists'"),
 ])
 def test_invalid_config(overrides: dict[str, Any], expected: str) -> None:
     with pytest.raises(BlockConfigError, match=expected) as info:

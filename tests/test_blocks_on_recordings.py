@@ -64,8 +64,7 @@ def test_blocks_reproduce_the_recorded_outcomes(framework: str) -> None:
         if recorded.ok:
             assert row.response_error is None
             assert row.out_text == recorded.text
-            trace = json.loads(row.out_tool_trace) if row.out_tool_trace else None
-            assert trace == recorded.tool_trace
+            assert row.out_tool_trace == recorded.tool_trace  # a list of dicts (or None)
         else:
             assert row.response is None
             assert str(row.response_error).startswith(f"{recorded.error_type}: ")

@@ -96,11 +96,12 @@ def test_yaml_flow_end_to_end_with_env(
     assert srv.requests[0].path == "/api/v1/run/coder"
     assert out["agent_response_error"].isna().tolist() == [True, False, True]
     assert out["agent_text"][0] == "print('hi')\n2"
-    assert json.loads(out["agent_tool_trace"][0]) == [{"type": "text", "text": "ok"}]
+    assert out["agent_tool_trace"][0] == [{"type": "text", "text": "ok"}]
     results = out["execution_result"].tolist()
-    assert results[0]["success"] and results[0]["output"] == "hi\n" and results[0]["return_value"] == "2"
+    assert results[0]["success"] and results[0]["output"] == "hi\n" and results[0]["return_value"] == 2
     assert not results[1]["success"] and "None/NaN" in results[1]["error"]  # upstream failure, kept
-    assert results[2]["return_value"] == "5"
+    assert results[2]["return_value"] == 5
+    assert out["execution_result_success"].tolist() == [True, False, True]
     assert [s.block_name for s in flow.last_summaries] == ["coder", "extract", "run"]
     assert [s.failed for s in flow.last_summaries] == [1, 1, 1]
     pa.Table.from_pandas(out)
@@ -219,7 +220,7 @@ def test_a_flow_without_agent_blocks_needs_no_agent_config(tmp_path: Path) -> No
         flow.reset_agent_config()
         assert flow.is_agent_config_set()
         out = flow.generate(pd.DataFrame({"code": ["6 * 7"]}))
-    assert out["res"][0]["return_value"] == "42"
+    assert out["res"][0]["return_value"] == 42
 
 
 def test_python_flow_rejects_non_blocks() -> None:

@@ -83,7 +83,7 @@ def df() -> pd.DataFrame:
 
 
 def text_of(out: pd.DataFrame, column: str) -> str:
-    return str(json.loads(out[column][0])["outputs"][0]["outputs"][0]["results"]["message"]["text"])
+    return str(out[column][0]["outputs"][0]["outputs"][0]["results"]["message"]["text"])
 
 
 def test_credential_free_flow_requires_set_agent_config(flow: Flow, srv: FaultServer) -> None:

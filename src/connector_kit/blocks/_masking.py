@@ -59,10 +59,38 @@ def secret_values_in(name: str | None, value: Any) -> list[str]:
     return []
 
 
+def redact_deep(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every secret masked in its strings, nested dicts and lists included.
+
+    Returns ``value`` itself (no copy) when no string in it holds a secret: the common case
+    costs one walk, not a rebuilt response.
+    """
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, Mapping | list | tuple) and _holds_secret(value, secrets, 0):
+        if isinstance(value, Mapping):
+            return {k: redact_deep(v, secrets) for k, v in value.items()}
+        return type(value)(redact_deep(v, secrets) for v in value)
+    return value
+
+
+def _holds_secret(value: Any, secrets: list[str], depth: int) -> bool:
+    if isinstance(value, str):
+        return any(s and len(s) >= 4 and s in value for s in secrets)
+    if depth > 100:
+        return False
+    if isinstance(value, Mapping):
+        return any(_holds_secret(k, secrets, depth + 1) or _holds_secret(v, secrets, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_secret(v, secrets, depth + 1) for v in value)
+    return False
+
+
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
     """``text`` with each secret value and credential-like URL query value masked."""
     return redact(_QUERY_SECRET.sub(
         lambda m: m.group(1) + MASK if is_secret_name(m.group(2)) else m.group(0), text), secrets)
 
 
-__all__ = ["MASK", "mask_url", "mask_value", "scrub", "secret_values_in"]
+__all__ = ["MASK", "mask_url", "mask_value", "redact_deep", "scrub", "secret_values_in"]

@@ -1,20 +1,22 @@
 """AgentBlock and AgentResponseExtractorBlock: agent frameworks over DataFrame rows.
 
-Output layout
--------------
+Output layout (sdg-hub 0.9.4's documented contract)
+---------------------------------------------------
 ``AgentBlock`` adds two columns:
 
-- ``output_cols[0]`` (default ``agent_response``): the agent's raw response, as the **JSON text
-  of the response dict** (``json.loads`` gives the dict back), or ``None`` for a failed row.
-  Raw responses differ in shape from row to row (tool traces, optional fields), which Arrow
-  cannot put in one struct column; JSON text keeps every byte of structure and is always
-  Arrow-safe. :class:`AgentResponseExtractorBlock` accepts this text (or dicts).
+- ``output_cols[0]`` (default ``agent_response``): **the agent's raw response dict**
+  (``response["outputs"]`` works as in sdg-hub), or ``None`` for a failed row. With
+  ``arrow_safe=True`` it is the JSON text of that dict instead: raw responses differ in shape
+  from row to row, which Arrow cannot put in one struct column.
 - ``<output_col>_error``: ``None`` for a row that succeeded, else ``"ExceptionType: message"``.
 
-``AgentResponseExtractorBlock`` adds ``<prefix>text``, ``<prefix>session_id`` and
-``<prefix>tool_trace`` (the ones requested; the tool trace as JSON text) and
+``AgentResponseExtractorBlock`` reads a column of response dicts, their JSON text, or lists of
+either, and adds ``<prefix>text``, ``<prefix>session_id`` and ``<prefix>tool_trace`` (the ones
+requested; the tool trace as a list of dicts, JSON text with ``arrow_safe=True``) and
 ``<prefix>error``. The prefix is ``field_prefix``, or ``"<block_name>_"`` when that is empty
-(sdg-hub's convention).
+(sdg-hub's convention). With ``expand_lists=True`` (the default) a cell holding a list of
+responses becomes one output row per response (the input row, index label included, repeated);
+``expand_lists=False`` keeps one row with a list per output column.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -98,10 +100,10 @@ def _blank_to_none(value: Any) -> Any:
 class AgentBlock(BaseBlock):
     """Send each row's messages to an agent framework; keep every response or its error.
 
-    Per row, the ``messages`` input column holds a string (sent as one user message) or a
-    list of ``{"role": ..., "content": ...}`` dicts (sent as is); anything else is that row's
-    error. The session id comes from ``session_id_col`` or is a fresh UUID4. Rows run
-    concurrently (``max_concurrency``) through one pooled connector.
+    Per row, the ``messages`` input column holds a string (sent as one user message), one
+    ``{"role": ..., "content": ...}`` dict (wrapped in a list) or a list of such dicts (sent as
+    is); anything else is that row's error. The session id comes from ``session_id_col`` or
+    is a fresh UUID4. Rows run concurrently (``max_concurrency``) through one pooled connector.
     """
 
     block_type: ClassVar[str] = "agent"
@@ -235,8 +237,10 @@ class AgentBlock(BaseBlock):
     def _process(self, frame: pd.DataFrame) -> RowResults:
         connector = self._get_connector()  # config errors raise here, before any request
         rows = len(frame)
-        responses: list[str | None] = [None] * rows
-        errors: list[str | None] = [None] * rows
+        results = self._begin(RowResults.blank(rows, self.output_columns(), error_col=self.error_col))
+        responses, errors = results.columns[self.output_col], results.columns[self.error_col]
+        assert results.done is not None
+        done = results.done
         cells = frame[self.messages_col].tolist()
         sessions = frame[self.session_id_col].tolist() if self.session_id_col else [None] * rows
         requests: list[dict[str, Any]] = []
@@ -248,30 +252,45 @@ class AgentBlock(BaseBlock):
                 message = f"{type(exc).__name__}: {exc}"
                 if self.fail_fast:
                     raise RowFailedError(self.block_name, position, message) from None
-                errors[position] = message
+                errors[position] = results.errors[position] = message
+                done[position] = 1
                 continue
             requests.append({"messages": messages, "session_id": row_session_id(session)})
             positions.append(position)
+        del cells, sessions
+
+        def store(item: BatchItem) -> None:
+            # Each response goes into the output column as its row finishes: nothing is held
+            # twice, and an interrupt finds every finished row here.
+            position = positions[item.index]
+            if item.ok:
+                try:
+                    responses[position] = to_json_text(item.value) if self.arrow_safe else item.value
+                except (ValueError, TypeError, RecursionError) as exc:
+                    errors[position] = results.errors[position] = (
+                        f"ConnectorResponseError: the response cannot be written as JSON text ({exc})")
+            else:
+                errors[position] = results.errors[position] = item.error_message
+            done[position] = 1
+
         if requests:
-            items = run_blocking(lambda: self._run_batch(connector, requests, positions))
-            for position, item in zip(positions, items, strict=True):
-                if item.ok:
-                    responses[position] = to_json_text(item.value)
-                else:
-                    errors[position] = item.error_message
-        return RowResults(columns={self.output_col: responses, self.error_col: errors}, errors=errors)
+            run_blocking(lambda: self._run_batch(connector, requests, positions, store))
+        return results
 
     async def _run_batch(
-        self, connector: BaseAgentConnector, requests: Sequence[dict[str, Any]], positions: list[int]
-    ) -> list[BatchItem]:
+        self, connector: BaseAgentConnector, requests: Sequence[dict[str, Any]], positions: list[int],
+        store: Callable[[BatchItem], None],
+    ) -> None:
         try:
             with self._progress(len(requests)) as advance:
-                def on_result(_item: BatchItem) -> None:
+                def on_result(item: BatchItem) -> None:
+                    store(item)
                     advance()
 
                 if not self.fail_fast:
-                    return await connector.aexecute_batch(
-                        requests, max_concurrency=self.max_concurrency, on_result=on_result)
+                    await run_batch(connector.aexecute, requests, max_concurrency=self.max_concurrency,
+                                    on_result=on_result, collect=False)
+                    return
 
                 async def call(entry: tuple[int, dict[str, Any]]) -> Any:
                     position, request = entry
@@ -281,18 +300,20 @@ class AgentBlock(BaseBlock):
                         raise RowFailedError(self.block_name, position,
                                              self._scrub(f"{type(exc).__name__}: {exc}")) from exc
 
-                return await run_batch(call, list(zip(positions, requests, strict=True)),
-                                       max_concurrency=self.max_concurrency, fail_fast=True,
-                                       on_result=on_result)
+                await run_batch(call, list(zip(positions, requests, strict=True)),
+                                max_concurrency=self.max_concurrency, fail_fast=True,
+                                on_result=on_result, collect=False)
         finally:
             # The async HTTP pool belongs to this event loop, which ends with this batch.
             await connector.aclose()
 
 
 def row_messages(value: Any, column: str) -> list[dict[str, Any]]:
-    """One row's messages: a string is one user message, a list of dicts is sent as is."""
+    """One row's messages: a string is one user message, a dict one message, a list is sent as is."""
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
+    if isinstance(value, Mapping):
+        return [json_safe(value)]
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list | tuple):
@@ -310,7 +331,8 @@ def row_messages(value: Any, column: str) -> list[dict[str, Any]]:
     if is_missing(value):
         raise ConnectorRequestError(f"column '{column}' is empty in this row (None/NaN): nothing to send")
     raise ConnectorRequestError(
-        f"column '{column}' must hold a string (one user message) or a list of message dicts, got "
+        f"column '{column}' must hold a string (one user message), a message dict or a list of "
+        f"message dicts, got "
         f"{type(value).__name__}"
     )
 
@@ -334,10 +356,13 @@ def row_session_id(value: Any) -> str:
 class AgentResponseExtractorBlock(BaseBlock):
     """Extract text / session id / tool trace from agent responses with the connector's parsers.
 
-    The input column holds responses as dicts or as JSON text of dicts (what
-    :class:`AgentBlock` writes). A row whose response is missing, not a dict, or has none of
-    the requested fields gets an error in ``<prefix>error`` and ``None`` values; nothing is
-    dropped. ``output_cols`` is ignored: the columns are named from ``field_prefix``.
+    The input column holds, per row, a response dict, its JSON text, or a list of either.
+    ``expand_lists=True`` (default) turns a list into one output row per response; ``False``
+    keeps one row whose output cells are lists. A response that is missing, not a dict, or has
+    none of the requested fields gets an error in ``<prefix>error`` and ``None`` values;
+    nothing is dropped (an empty list is one row with an error). ``output_cols`` defaults to
+    the derived column names; other names are ignored with a warning (the columns are named
+    from ``field_prefix``).
     """
 
     block_type: ClassVar[str] = "agent_extractor"
@@ -345,7 +370,12 @@ class AgentResponseExtractorBlock(BaseBlock):
     agent_framework: str = Field(..., description="Framework whose response format to parse.")
     extract_text: bool = Field(default=True, description="Extract the answer text.")
     extract_session_id: bool = Field(default=False, description="Extract the session id.")
-    extract_tool_trace: bool = Field(default=False, description="Extract the tool-call trace (JSON).")
+    extract_tool_trace: bool = Field(default=False,
+                                     description="Extract the tool-call trace (a list of dicts).")
+    expand_lists: bool = Field(
+        default=True,
+        description="A cell holding a list of responses becomes one row per response; False keeps lists.",
+    )
     field_prefix: str = Field(
         default="", description="Prefix of the output columns; '' means '<block_name>_'."
     )
@@ -353,11 +383,13 @@ class AgentResponseExtractorBlock(BaseBlock):
 
     def __init__(self, /, **data: Any) -> None:
         super().__init__(**data)
+        derived = self.output_columns()[:-1]
         given = self.output_cols if isinstance(self.output_cols, list) else list(self.output_cols)
-        if given and given != self.output_columns()[:-1]:
+        if given and given != derived:
             logger.warning("block '%s': output_cols %s ignored; an AgentResponseExtractorBlock names "
-                           "its columns from field_prefix: %s", self.block_name, given,
-                           self.output_columns())
+                           "its columns from field_prefix: %s", self.block_name, given, derived)
+        if given != derived:
+            self.output_cols = derived  # auto-derived, as sdg-hub documents
 
     @field_validator("agent_framework")
     @classmethod
@@ -399,36 +431,71 @@ class AgentResponseExtractorBlock(BaseBlock):
     def _process(self, frame: pd.DataFrame) -> RowResults:
         connector_class = _agent_connector_class(self.agent_framework, self.block_name)
         fields = self._fields()
+        names = [f"{self.prefix}{name}" for name in fields]
         rows = len(frame)
-        columns: dict[str, list[Any]] = {f"{self.prefix}{name}": [None] * rows for name in fields}
-        errors: list[str | None] = [None] * rows
+        results = self._begin(RowResults(columns={name: [] for name in [*names, self.error_col]},
+                                         errors=[], source=[], done=bytearray(rows),
+                                         error_col=self.error_col))
+        assert results.source is not None and results.done is not None
+        columns, errors, source, done = results.columns, results.errors, results.source, results.done
         with self._progress(rows if rows >= 1000 else 0) as advance:
             for position, raw in enumerate(frame[self.response_col].tolist()):
                 advance()
-                try:
-                    values = self._extract(connector_class, raw, fields)
-                except Exception as exc:
-                    message = f"{type(exc).__name__}: {exc}"
-                    if self.fail_fast:
-                        raise RowFailedError(self.block_name, position, self._scrub(message)) from exc
-                    errors[position] = message
-                    continue
-                for name, value in values.items():
-                    columns[f"{self.prefix}{name}"][position] = value
-        columns[self.error_col] = errors
-        return RowResults(columns=columns, errors=errors)
+                for values, error in self._row(connector_class, raw, fields):
+                    if error is not None and self.fail_fast:
+                        raise RowFailedError(self.block_name, position, self._scrub(error))
+                    for name, field_name in zip(names, fields, strict=True):
+                        columns[name].append(values.get(field_name))
+                    columns[self.error_col].append(error)
+                    errors.append(error)
+                    source.append(position)  # last: the row above is complete
+                done[position] = 1
+        if all(index == position for index, position in enumerate(source)) and len(source) == rows:
+            results.source = None  # nothing expanded: the input rows as they are
+        return results
+
+    def _row(
+        self, connector_class: type[BaseAgentConnector], raw: Any, fields: list[str]
+    ) -> list[tuple[dict[str, Any], str | None]]:
+        """One input cell's output rows: ``(values, error)`` per row."""
+        try:
+            responses = responses_in(raw, self.response_col)
+        except ConnectorResponseError as exc:
+            return [({}, f"{type(exc).__name__}: {exc}")]
+        if responses is None:  # one response
+            return [self._one(connector_class, raw, fields)]
+        if not responses:
+            return [({}, f"ConnectorResponseError: column '{self.response_col}' holds an empty "
+                         "list of responses in this row")]
+        outcomes = [self._one(connector_class, response, fields) for response in responses]
+        if self.expand_lists:
+            return outcomes
+        problems = [f"response[{index}]: {error}" for index, (_v, error) in enumerate(outcomes)
+                    if error is not None]
+        merged = {name: [values.get(name) for values, _e in outcomes] for name in fields}
+        return [(merged, "; ".join(problems) if problems else None)]
+
+    def _one(
+        self, connector_class: type[BaseAgentConnector], raw: Any, fields: list[str]
+    ) -> tuple[dict[str, Any], str | None]:
+        try:
+            return self._extract(connector_class, raw, fields), None
+        except Exception as exc:
+            return {}, f"{type(exc).__name__}: {exc}"
 
     def _extract(
         self, connector_class: type[BaseAgentConnector], raw: Any, fields: list[str]
-    ) -> dict[str, str | None]:
+    ) -> dict[str, Any]:
         response = as_response(raw, self.response_col)
-        values: dict[str, str | None] = {}
+        values: dict[str, Any] = {}
         if "text" in fields:
             values["text"] = _text_or_json(connector_class.extract_text(response))
         if "session_id" in fields:
             values["session_id"] = _text_or_json(connector_class.extract_session_id(response))
         if "tool_trace" in fields:
-            values["tool_trace"] = to_json_text(connector_class.extract_tool_trace(response))
+            trace = connector_class.extract_tool_trace(response)
+            values["tool_trace"] = to_json_text(trace) if self.arrow_safe else (
+                None if trace is None else json_safe(trace))
         if all(value is None for value in values.values()):
             keys = sorted(map(str, response))[:10]
             raise ConnectorResponseError(
@@ -436,6 +503,22 @@ class AgentResponseExtractorBlock(BaseBlock):
                 f"{self.agent_framework} response; its top-level keys: {keys}"
             )
         return values
+
+
+def responses_in(value: Any, column: str) -> list[Any] | None:
+    """The responses of a cell holding a list of them (or its JSON text); None for one response."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None  # as_response explains what is wrong with the text
+        if isinstance(parsed, list):
+            return parsed
+    return None
 
 
 def as_response(value: Any, column: str) -> dict[str, Any]:
@@ -477,6 +560,7 @@ __all__ = [
     "AgentResponseExtractorBlock",
     "agent_frameworks",
     "as_response",
+    "responses_in",
     "row_messages",
     "row_session_id",
 ]

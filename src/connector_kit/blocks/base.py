@@ -9,9 +9,17 @@ Every block follows the same contract:
 2. Each row ends with its result or with an error message in the block's error column;
    one failing row never costs the others their results (``fail_fast=True`` raises instead).
 3. The input DataFrame is not modified; the output is a copy with the block's columns added,
-   in the same row order with the same index. The added columns are Arrow-safe.
+   in the same row order with the same index (an extractor with ``expand_lists`` repeats a
+   row's index label once per response). Cells hold the documented Python values (dicts,
+   lists) as sdg-hub writes them; ``arrow_safe=True`` writes nested cells as JSON text and
+   mixed columns as text instead, so ``pyarrow.Table.from_pandas`` / Parquet accept the frame
+   (:func:`~connector_kit.blocks.sanitize_frame` does the same for any frame before export).
 4. ``block.last_summary`` holds rows / ok / failed / the errors, and the summary is logged
    (logger ``connector_kit.blocks``) with credentials masked.
+5. An interrupt (``KeyboardInterrupt``, task cancellation) loses nothing: the exception is
+   re-raised carrying ``.partial``, a DataFrame of every input row -- finished rows with their
+   outputs, the others with an error value saying they were cancelled -- and ``last_summary``
+   describes that partial frame.
 
 Configuration errors -- a bad field, an unknown field -- raise
 :class:`~connector_kit.blocks.errors.BlockConfigError` naming the block and the field, with
@@ -20,22 +28,23 @@ credential values never shown.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from ..connectors._secrets import MASK, is_secret_name, redact
+from ..connectors._secrets import MASK, is_secret_name
 from ..connectors.base import BaseConnector
-from ._masking import mask_value, scrub, secret_values_in
+from ._masking import mask_value, redact_deep, scrub, secret_values_in
 from ._progress import progress_bar
 from ._sanitize import arrow_accepts, dedupe_columns, flatten_columns, sanitize_values
 from .errors import BlockConfigError, MissingColumnError, OutputColumnCollisionError
@@ -82,11 +91,30 @@ class BlockSummary:
 
 @dataclass
 class RowResults:
-    """What a block's ``_process`` returns: the new columns and one error (or None) per row."""
+    """What a block's ``_process`` returns: the new columns and one error (or None) per row.
+
+    Blocks fill it as rows finish (``done[position] = 1`` after a row's values are written),
+    so an interrupted run can still return every finished row (see ``BaseBlock.generate``).
+    """
 
     columns: dict[str, list[Any]]
     errors: list[str | None]
     ok: list[bool] | None = None  # default: a row is ok when its error is None
+    #: Expanded output (one input row -> several output rows): each output row's input position.
+    source: list[int] | None = None
+    #: Per input row: 1 once the row is finished. None: every row is finished.
+    done: bytearray | None = None
+    #: The column holding the per-row error message, filled for cancelled rows.
+    error_col: str | None = None
+    #: Columns stored with a dtype other than object (e.g. the boolean ``<output>_success``).
+    dtypes: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def blank(cls, rows: int, names: Iterable[str], *, error_col: str | None = None,
+              dtypes: Mapping[str, str] | None = None) -> RowResults:
+        """Results for ``rows`` rows, nothing finished yet (every value None)."""
+        return cls(columns={name: [None] * rows for name in names}, errors=[None] * rows,
+                   done=bytearray(rows), error_col=error_col, dtypes=dict(dtypes or {}))
 
 
 def describe_validation_error(
@@ -148,10 +176,17 @@ class BaseBlock(BaseModel, ABC):
         default=None,
         description="Progress bar: None = on a terminal outside CI, False = never, True = on a terminal.",
     )
+    arrow_safe: bool = Field(
+        default=False,
+        description=("False: cells hold the documented Python values (dicts, lists), as sdg-hub "
+                     "writes them. True: nested cells as JSON text and mixed columns as text, so "
+                     "pyarrow / Parquet accept the frame."),
+    )
 
     _last_summary: BlockSummary | None = PrivateAttr(default=None)
     _connector: BaseConnector | None = PrivateAttr(default=None)
     _connector_key: tuple[Any, ...] | None = PrivateAttr(default=None)
+    _live: RowResults | None = PrivateAttr(default=None)
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -257,26 +292,107 @@ class BaseBlock(BaseModel, ABC):
             raise OutputColumnCollisionError(self.block_name, clashing)
 
     def generate(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Run the block on every row of ``df``; return a copy with the block's columns added."""
+        """Run the block on every row of ``df``; return a copy with the block's columns added.
+
+        On ``KeyboardInterrupt`` or task cancellation the exception is re-raised with a
+        ``.partial`` attribute: every input row, finished ones with their outputs, the rest
+        with an error saying they were cancelled (``last_summary`` describes it).
+        """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"{type(self).__name__}.generate() takes a pandas DataFrame, got "
                             f"{type(df).__name__}")
         frame = self._prepare(df)
         self.check_columns(frame.columns)
         started = time.perf_counter()
-        results = self._process(frame)
+        self._live = None
+        try:
+            results = self._process(frame)
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            partial = self._finish(frame, self._cancelled_results(len(frame), exc), started)
+            setattr(exc, "partial", partial)  # noqa: B010 - documented attribute on a builtin exception
+            raise
+        finally:
+            self._live = None
+        return self._finish(frame, results, started)
+
+    def _begin(self, results: RowResults) -> RowResults:
+        """Register ``results`` as the ones being filled (read on an interrupt); return them."""
+        self._live = results
+        return results
+
+    def _mark_failed(self, results: RowResults, position: int, message: str) -> None:
+        """Set row ``position`` of ``results`` to a failure with ``message`` (1:1 results)."""
+        results.errors[position] = message
+        for name, values in results.columns.items():
+            values[position] = message if name == results.error_col else None
+        if results.ok is not None:
+            results.ok[position] = False
+
+    def _cancelled_results(self, rows: int, exc: BaseException) -> RowResults:
+        """A consistent snapshot of the live results, unfinished rows marked cancelled."""
+        message = (f"Cancelled: generate() was interrupted ({type(exc).__name__}) before this row "
+                   "finished; run this row again")
+        live = self._live
+        if live is None:
+            blank = RowResults.blank(rows, self.output_columns())
+            blank.error_col = next((c for c in self.output_columns() if c.endswith("error")), None)
+            live = blank
+        # done first, then the values: a row's values are written before its done flag.
+        done = bytes(live.done) if live.done is not None else bytes(rows)
+        columns = {name: list(values) for name, values in live.columns.items()}
+        snap = RowResults(columns=columns, errors=list(live.errors),
+                          ok=list(live.ok) if live.ok is not None else None,
+                          source=list(live.source) if live.source is not None else None,
+                          error_col=live.error_col, dtypes=dict(live.dtypes))
+        if snap.source is None:
+            for position in range(rows):
+                if not done[position]:
+                    self._mark_failed(snap, position, message)
+            return snap
+        # Expanded results are appended in input order: cut a half-appended row, then add one
+        # cancelled row per unfinished input row.
+        finished = [position for position in range(rows) if done[position]]
+        length = min([len(snap.source), len(snap.errors), *map(len, snap.columns.values())])
+        keep = set(finished)
+        cut = [i for i in range(length) if snap.source[i] in keep]
+        snap.source = [snap.source[i] for i in cut]
+        snap.errors = [snap.errors[i] for i in cut]
+        snap.ok = None
+        snap.columns = {name: [values[i] for i in cut] for name, values in snap.columns.items()}
+        for position in range(rows):
+            if not done[position]:
+                snap.source.append(position)
+                snap.errors.append(message)
+                for name, values in snap.columns.items():
+                    values.append(message if name == snap.error_col else None)
+        order = sorted(range(len(snap.source)), key=snap.source.__getitem__)
+        snap.source = [snap.source[i] for i in order]
+        snap.errors = [snap.errors[i] for i in order]
+        snap.columns = {name: [values[i] for i in order] for name, values in snap.columns.items()}
+        return snap
+
+    def _finish(self, frame: pd.DataFrame, results: RowResults, started: float) -> pd.DataFrame:
+        """Add the result columns to ``frame``, set ``last_summary``; return the output frame."""
         seconds = time.perf_counter() - started
+        if results.source is not None:  # expanded: a row per response, its input row repeated
+            frame = frame.iloc[results.source].copy()
         secrets = self.secret_values()
         for name, values in results.columns.items():
             if secrets:  # a credential echoed back by a server or an error never leaves the block
-                values = [redact(v, secrets) if isinstance(v, str) else v for v in values]
+                values = [redact_deep(v, secrets) for v in values]
             if len(values) != len(frame):
                 raise AssertionError(f"block '{self.block_name}' produced {len(values)} values for "
                                      f"{len(frame)} rows in column '{name}'")
-            safe = values if arrow_accepts(values) else sanitize_values(values)
+            dtype = results.dtypes.get(name)
+            if dtype is not None:
+                frame[name] = pd.Series(values, index=frame.index, dtype=dtype)
+                continue
+            if self.arrow_safe and not arrow_accepts(values):
+                values = sanitize_values(values)
             # object dtype: None stays None (pandas 3 would turn a str column's None into NaN)
-            frame[name] = pd.Series(safe, index=frame.index, dtype=object)
-        self._make_inputs_arrow_safe(frame, exclude=set(results.columns))
+            frame[name] = pd.Series(values, index=frame.index, dtype=object)
+        if self.arrow_safe:
+            self._make_inputs_arrow_safe(frame, exclude=set(results.columns))
         errors = [None if e is None else self._scrub(e) for e in results.errors]
         ok_flags = results.ok if results.ok is not None else [e is None for e in errors]
         failures = tuple(

@@ -1,18 +1,24 @@
 """PythonInterpreterBlock: run each row's Python code in a sandbox and keep the result.
 
-Output layout
--------------
-``output_cols[0]`` holds one dict per row, the shape sdg-hub 0.9.4 writes, with fixed keys
-(so Arrow stores the column as a struct)::
+Output layout (sdg-hub 0.9.4's documented contract)
+---------------------------------------------------
+``output_cols[0]`` holds one CodeExecutionResult dict per row::
 
     {"success": bool, "output": str | None, "error": str | None,
-     "return_value": str | None, "execution_time_ms": float | None}
+     "return_value": <the Python value of the last expression>, "execution_time_ms": float | None}
 
-``return_value`` is the **JSON text** of the value of the code's last expression (``None`` when
-it is ``None``): return values differ in type from row to row, which one Arrow column cannot
-hold. A row whose code failed -- or could not be run at all (not a string, empty) -- has
-``success=False`` and ``"ExceptionType: message"`` in ``error``; it counts as failed in the
-block's summary. There is no separate error column: the error is in the dict.
+and ``<output_col>_success`` is a flat boolean column, for filtering
+(``df[df["result_success"]]``). A row whose code failed -- or could not be run at all (not a
+string, empty, NaN) -- has ``success=False`` and ``"ExceptionType: message"`` in ``error``;
+it counts as failed in the block's summary. A return value that cannot be stored (an int
+with more digits than Python converts to text, e.g. ``10**5000``) is that row's error.
+
+``arrow_safe=True`` writes ``return_value`` as JSON text instead: return values differ in
+type from row to row, which one Arrow column cannot hold; the dict then has fixed types and
+Arrow stores the column as a struct.
+
+Rows run on ``min(max_concurrency, pool_size)`` threads that each feed their share of rows
+to the sandbox synchronously (see :mod:`connector_kit.blocks._threads`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import importlib
 import json
 import logging
 import math
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,8 +35,8 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..connectors import BaseConnector, CodeExecutionSetupError, ConnectorError, ConnectorRegistry
-from ..connectors.batch import BatchItem, run_batch, run_blocking
 from ._sanitize import is_missing, to_json_text
+from ._threads import run_in_threads
 from .base import BaseBlock, RowResults, describe_validation_error
 from .errors import BlockConfigError, RowFailedError
 from .registry import BlockRegistry
@@ -56,21 +63,71 @@ def result_row(
     error: str | None = None,
     return_value: Any = None,
     execution_time_ms: float | None = None,
+    arrow_safe: bool = False,
 ) -> dict[str, Any]:
-    """One row of the output column (see the module doc for the layout)."""
+    """One row of the output column (see the module doc for the layout).
+
+    A return value that cannot be stored (see :func:`unstorable`) turns the row into a
+    failure naming why.
+    """
+    problem = unstorable(return_value)
+    if problem is None and arrow_safe:
+        try:
+            return_value = to_json_text(return_value)
+        except (ValueError, TypeError, RecursionError) as exc:
+            problem = f"{type(exc).__name__}: the return value cannot be written as JSON text ({exc})"
+    if problem is not None:
+        success, error, return_value = False, problem, None
     return {
         "success": bool(success),
         "output": output,
         "error": error,
-        "return_value": to_json_text(return_value),
+        "return_value": return_value,
         "execution_time_ms": (float(execution_time_ms) if execution_time_ms is not None
                               and math.isfinite(execution_time_ms) else None),
     }
 
 
-def _from_result(result: CodeExecutionResult) -> dict[str, Any]:
+#: Above this many bits an int surely has more decimal digits than Python converts to text.
+def _max_int_bits() -> int:
+    digits = sys.get_int_max_str_digits()
+    return 0 if digits == 0 else int(digits * 3.3219280948873626)  # log2(10)
+
+
+def unstorable(value: Any, _depth: int = 0) -> str | None:
+    """Why ``value`` cannot be kept in a cell (printed, exported), or None when it can.
+
+    The case that matters: an int too large for ``str()`` (``10**5000``), which would make
+    every later display or export of the frame raise ``ValueError``.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+        return None
+    if isinstance(value, int):
+        limit = _max_int_bits()
+        if limit and value.bit_length() > limit:
+            return (f"ValueError: the return value holds an int of {value.bit_length():,} bits, more "
+                    f"digits than Python converts to text (sys.get_int_max_str_digits() = "
+                    f"{sys.get_int_max_str_digits()}); return str() of a smaller value instead")
+        return None
+    if _depth > 100:
+        return "ValueError: the return value is nested deeper than 100 levels"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = unstorable(key, _depth + 1) or unstorable(item, _depth + 1)
+            if problem is not None:
+                return problem
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            problem = unstorable(item, _depth + 1)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _from_result(result: CodeExecutionResult, arrow_safe: bool) -> dict[str, Any]:
     return result_row(success=result.success, output=result.output, error=result.error,
-                      return_value=result.return_value, execution_time_ms=result.execution_time_ms)
+                      return_value=result.return_value, execution_time_ms=result.execution_time_ms,
+                      arrow_safe=arrow_safe)
 
 
 @BlockRegistry.register("PythonInterpreterBlock")
@@ -85,7 +142,8 @@ class PythonInterpreterBlock(BaseBlock):
 
     interpreter_framework: str = Field(default="monty", description="Code interpreter connector name.")
     timeout: float | None = Field(
-        default=None, gt=0, description="Seconds per snippet; None = connector config (120 s default)."
+        default=30.0, gt=0,
+        description="Seconds per snippet (sdg-hub's default, 30); None = the connector config's timeout.",
     )
     max_concurrency: int = Field(default=10, ge=1, le=10_000, description="Snippets in flight at once.")
     connector_kwargs: dict[str, Any] = Field(
@@ -122,8 +180,13 @@ class PythonInterpreterBlock(BaseBlock):
     def required_columns(self) -> list[str]:
         return [self.code_col]
 
+    @property
+    def success_col(self) -> str:
+        """The flat boolean column, ``<output_col>_success``."""
+        return f"{self.output_col}_success"
+
     def output_columns(self) -> list[str]:
-        return [self.output_col]
+        return [self.output_col, self.success_col]
 
     # -- the connector --------------------------------------------------------------------
     def _get_connector(self) -> BaseCodeInterpreterConnector:
@@ -162,7 +225,8 @@ class PythonInterpreterBlock(BaseBlock):
         except ConnectorError as exc:
             raise BlockConfigError(f"Block '{self.block_name}': field 'timeout': {exc}") from None
         rows = len(frame)
-        results: list[dict[str, Any] | None] = [None] * rows
+        results = self._begin(RowResults.blank(rows, self.output_columns(),
+                                               dtypes={self.success_col: "bool"}))
         runnable: list[tuple[int, str]] = []
         for position, code in enumerate(frame[self.code_col].tolist()):
             problem = _unrunnable(code, self.code_col)
@@ -171,37 +235,39 @@ class PythonInterpreterBlock(BaseBlock):
                 continue
             if self.fail_fast:
                 raise RowFailedError(self.block_name, position, problem)
-            results[position] = result_row(success=False, error=problem)
+            self._store(results, position, result_row(success=False, error=problem))
         if runnable:
-            items = run_blocking(lambda: self._run_batch(connector, runnable))
-            for item in items:  # the sandbox cannot start: a setup problem, not a row's
-                if isinstance(item.error, CodeExecutionSetupError):
-                    raise item.error
-            for (position, _code), item in zip(runnable, items, strict=True):
-                if item.ok:
-                    results[position] = _from_result(item.value)
-                else:  # the connector itself raised: the row still gets a result
-                    results[position] = result_row(success=False, error=item.error_message)
-        final = [row if row is not None else result_row(success=False, error="not run") for row in results]
-        errors = [None if row["success"] else (row["error"] or "failed") for row in final]
-        return RowResults(columns={self.output_col: list(final)}, errors=errors)
+            threads = min(self.max_concurrency, len(runnable), getattr(connector, "pool_size", 4))
+            with self._progress(len(runnable)) as advance:
+                def work(position: int, code: str) -> None:
+                    try:
+                        result = connector.execute_code(code, timeout=self.timeout)
+                    except (CodeExecutionSetupError, KeyboardInterrupt, SystemExit):
+                        raise  # the sandbox cannot start: a setup problem, not a row's
+                    except Exception as exc:  # the connector itself raised: the row still gets a result
+                        row = result_row(success=False, error=f"{type(exc).__name__}: {exc}")
+                    else:
+                        row = _from_result(result, self.arrow_safe)
+                    if self.fail_fast and not row["success"]:
+                        raise RowFailedError(self.block_name, position,
+                                             row["error"] or "execution failed")
+                    self._store(results, position, row)
+                    advance()
 
-    async def _run_batch(
-        self, connector: BaseCodeInterpreterConnector, runnable: list[tuple[int, str]]
-    ) -> list[BatchItem]:
-        async def call(entry: tuple[int, str]) -> CodeExecutionResult:
-            position, code = entry
-            result = await connector.aexecute_code(code, timeout=self.timeout)
-            if self.fail_fast and not result.success:
-                raise RowFailedError(self.block_name, position, result.error or "execution failed")
-            return result
+                run_in_threads(work, runnable, threads=threads)
+        return results
 
-        with self._progress(len(runnable)) as advance:
-            def on_result(_item: BatchItem) -> None:
-                advance()
+    def _store(self, results: RowResults, position: int, row: dict[str, Any]) -> None:
+        results.columns[self.output_col][position] = row
+        results.columns[self.success_col][position] = row["success"]
+        results.errors[position] = None if row["success"] else (row["error"] or "failed")
+        assert results.done is not None
+        results.done[position] = 1  # last: the values above are complete
 
-            return await run_batch(call, runnable, max_concurrency=self.max_concurrency,
-                                   fail_fast=self.fail_fast, on_result=on_result)
+    def _mark_failed(self, results: RowResults, position: int, message: str) -> None:
+        results.columns[self.output_col][position] = result_row(success=False, error=message)
+        results.columns[self.success_col][position] = False
+        results.errors[position] = message
 
 
 def _unrunnable(code: Any, column: str) -> str | None:

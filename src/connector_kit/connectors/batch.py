@@ -7,7 +7,8 @@ one bad request never costs the others their results.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,11 +39,14 @@ async def run_batch(
     max_concurrency: int = 10,
     fail_fast: bool = False,
     on_result: Callable[[BatchItem], None] | None = None,
+    collect: bool = True,
 ) -> list[BatchItem]:
     """Run ``call`` on every request with at most ``max_concurrency`` in flight.
 
     Errors (any ``Exception``) become per-item errors; with ``fail_fast`` the first error
-    cancels what is still running and is raised.
+    cancels what is still running and is raised. ``collect=False`` keeps no item once
+    ``on_result`` has seen it (returns ``[]``): a caller that stores results as they finish
+    then holds each response once, not twice until the batch ends.
     """
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
@@ -57,7 +61,8 @@ async def run_batch(
                 item = BatchItem(index, False, error=exc)
                 if fail_fast:
                     raise
-            results[index] = item
+            if collect:
+                results[index] = item
             if on_result is not None:
                 on_result(item)
 
@@ -72,15 +77,75 @@ async def run_batch(
     return [item for item in results if item is not None]
 
 
+#: How often a sync caller waiting on other threads checks for an interrupt (seconds).
+POLL_INTERVAL_S = 0.05
+#: How long an interrupted wait lets the cancelled work wind down before re-raising.
+WIND_DOWN_S = 0.5
+
+
+def wait_interruptibly(done: threading.Event, cancel: Callable[[], None]) -> None:
+    """Block until ``done`` is set, but give up at once on an interrupt.
+
+    Interrupts are ``KeyboardInterrupt`` (raised in this thread by the signal handler) and,
+    when called from inside a task of a running event loop, a pending cancellation of that
+    task (``Task.cancelling()``: the loop cannot deliver it while sync code blocks it, so
+    it is polled). On either, ``cancel()`` is called, the work gets :data:`WIND_DOWN_S` to
+    stop, and the interrupt is raised (``asyncio.CancelledError`` for a cancelled task).
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    try:
+        while not done.wait(POLL_INTERVAL_S):
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError()
+    except BaseException:
+        cancel()
+        done.wait(WIND_DOWN_S)
+        raise
+
+
 def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from sync code, even when a loop already runs here.
 
     Inside a running loop the coroutine runs on a fresh loop in a worker thread; its
-    exceptions pass through unchanged (no RuntimeError about asyncio.run hides them).
+    exceptions pass through unchanged (no RuntimeError about asyncio.run hides them). An
+    interrupt of the waiting caller (see :func:`wait_interruptibly`) cancels the coroutine
+    and is raised within a second, without waiting for the whole batch.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(make())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
+    outcome: dict[str, Any] = {}
+    started = threading.Event()
+    done = threading.Event()
+
+    async def main() -> T:
+        outcome["loop"], outcome["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        started.set()
+        return await make()
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(main())
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+        finally:
+            started.set()
+            done.set()
+
+    def cancel() -> None:
+        started.wait(WIND_DOWN_S)
+        loop, task = outcome.get("loop"), outcome.get("task")
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed: the work is over
+                loop.call_soon_threadsafe(task.cancel)
+
+    # A daemon thread: an interrupted caller must not wait for it at interpreter exit.
+    threading.Thread(target=target, name="connector-kit-run-blocking", daemon=True).start()
+    wait_interruptibly(done, cancel)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
