@@ -7,7 +7,6 @@ the blocks meet exactly what the real Langflow and LangGraph servers returned.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd

@@ -469,7 +469,18 @@ def test_printed_output_is_capped(make: Callable[..., MontyConnector]) -> None:
 # -- timeouts: validation and the cascade --------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, "10", True])
+def test_error_text_is_capped_like_output(make: Callable[..., MontyConnector]) -> None:
+    connector = make(max_output_chars=1000)
+    result = connector.execute_code("raise ValueError('x' * 10**6)")
+    assert not result.success and result.error is not None
+    assert result.error.startswith("ValueError: xxx")
+    assert len(result.error) < 1200 and "error text truncated" in result.error
+    assert "max_output_chars=1000" in result.error
+    assert_works(connector)
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, "10", True, 10**400,
+                                 -(10**400)])
 def test_bad_timeouts_are_rejected_before_running(bad: Any) -> None:
     connector = track(MontyConnector())
     with pytest.raises(ConnectorConfigError, match="timeout"):

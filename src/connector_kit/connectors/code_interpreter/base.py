@@ -55,7 +55,13 @@ def validate_timeout(value: Any, *, source: str) -> float:
             f"{source} must be a number of seconds greater than 0, got {type(value).__name__} "
             f"{value!r}"
         )
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float, e.g. 10**400
+        raise ConnectorConfigError(
+            f"{source} must be a finite number of seconds greater than 0, got an int of "
+            f"{value.bit_length()} bits (too large for a float)"
+        ) from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConnectorConfigError(
             f"{source} must be a finite number of seconds greater than 0, got {value!r}"

@@ -534,7 +534,19 @@ class MontyConnector(BaseCodeInterpreterConnector):
         )
 
     def _describe(self, pm: ModuleType, exc: BaseException, limits: MontyLimits) -> str:
-        """``"ExceptionType: message"`` for any failure of one execution."""
+        """``"ExceptionType: message"`` for any failure of one execution, capped like output.
+
+        ``raise ValueError('x' * 10**8)`` must not hand the caller a 100 MB string: the text is
+        cut at ``max_output_chars`` characters, with a note saying so.
+        """
+        text = self._describe_uncapped(pm, exc, limits)
+        limit = self.max_output_chars
+        if len(text) <= limit:
+            return text
+        return (f"{text[:limit]}... [error text truncated: {len(text):,} characters, "
+                f"max_output_chars={limit}]")
+
+    def _describe_uncapped(self, pm: ModuleType, exc: BaseException, limits: MontyLimits) -> str:
         try:
             if isinstance(exc, pm.MontyCrashedError):
                 if exc.timed_out:
