@@ -196,7 +196,7 @@ def test_incomplete_config_says_to_call_set_agent_config(srv: FaultServer) -> No
     ({"agent_url": "ftp://x"}, "agent_url"),
     ({"max_concurrency": 0}, "max_concurrency"),
     ({"input_cols": {"prompt": "q"}}, "messages"),
-    ({"input_cols": ["a", "b"]}, "exactly one"),
+    ({"input_cols": []}, "messages column"),
     ({"agent_ulr": "http://x"}, "did you mean 'agent_url'"),
 ])
 def test_invalid_config_names_block_and_field(
@@ -386,3 +386,18 @@ def test_a_key_echoed_by_the_server_is_masked_in_the_output(srv: FaultServer) ->
     srv.set_default(lambda r: json_reply(echo))
     out = make_block(srv).generate(pd.DataFrame({"question": ["leak?"]}))
     assert API_KEY not in json.dumps(out["response"][0]) and texts(out) == ["your key is ***"]
+
+
+def test_a_single_message_dict_is_wrapped_in_a_list(srv: FaultServer) -> None:
+    df = pd.DataFrame({"question": pd.Series([{"role": "user", "content": "one dict"}, "text",
+                                              [{"role": "user", "content": "a list"}]], dtype=object)})
+    out = make_block(srv).generate(df)
+    assert texts(out) == ["echo: one dict", "echo: text", "echo: a list"]
+    assert out["response_error"].tolist() == [None, None, None]
+
+
+def test_list_form_input_cols_take_the_first_column_as_messages(srv: FaultServer) -> None:
+    block = make_block(srv, input_cols=["question", "context"])
+    assert block.messages_col == "question"
+    out = block.generate(pd.DataFrame({"question": ["hi"], "context": ["ignored"]}))
+    assert texts(out) == ["echo: hi"]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -148,3 +149,59 @@ def test_chained_after_an_agent_block_on_a_real_server() -> None:
     assert out["agent_response_error"].isna().tolist() == [True, False, True]
     assert all(isinstance(s, str) and s for s in out["agent_session_id"][[0, 2]])
     pa.Table.from_pandas(out)
+
+
+# -- sdg-hub's documented list handling (expand_lists) and auto-derived output_cols -----------
+
+def _other(text: str) -> dict[str, Any]:
+    response = copy.deepcopy(LANGFLOW)
+    response["outputs"][0]["outputs"][0]["results"]["message"]["text"] = text
+    return response
+
+
+def test_output_cols_are_derived_from_the_enabled_fields_and_prefix() -> None:
+    block = AgentResponseExtractorBlock(block_name="lf", agent_framework="langflow",
+                                        input_cols=["response"], extract_session_id=True)
+    assert block.output_cols == ["lf_text", "lf_session_id"]
+    assert extractor().output_cols == ["agent_text", "agent_session_id", "agent_tool_trace"]
+
+
+def test_a_list_of_responses_expands_to_one_row_per_response_by_default() -> None:
+    cells: list[object] = [
+        [LANGFLOW, _other("second")],
+        json.dumps(_other("alone")),
+        np.array([_other("from parquet")], dtype=object),
+        json.dumps([_other("json list a"), _other("json list b")]),
+        [],
+        [_other("fine"), "broken"],
+    ]
+    index = [10, 11, 12, 13, 14, 15]
+    df = pd.DataFrame({"response": pd.Series(cells, dtype=object, index=index), "id": list("ABCDEF")},
+                      index=index)
+    block = extractor(extract_session_id=False, extract_tool_trace=False)
+    assert block.expand_lists is True
+    out = block.generate(df)
+    first = LANGFLOW["outputs"][0]["outputs"][0]["results"]["message"]["text"]
+    assert list(out.index) == [10, 10, 11, 12, 13, 13, 14, 15, 15]  # the input row's label repeated
+    assert out["id"].tolist() == list("AABCDDEFF")  # the other columns repeated with it
+    assert out["agent_text"].tolist() == [first, "second", "alone", "from parquet", "json list a",
+                                          "json list b", None, "fine", None]
+    errors = out["agent_error"].tolist()
+    assert "empty list of responses" in errors[6] and "not JSON" in errors[8]
+    assert [e is None for e in errors] == [True] * 6 + [False, True, False]
+    summary = block.last_summary
+    assert summary is not None and (summary.rows, summary.ok, summary.failed) == (9, 7, 2)
+
+
+def test_expand_lists_false_keeps_one_row_with_lists() -> None:
+    df = pd.DataFrame({"response": pd.Series([[LANGFLOW, _other("second")], LANGFLOW,
+                                              [_other("ok"), 42]], dtype=object)})
+    out = extractor(expand_lists=False, extract_session_id=False).generate(df)
+    first = LANGFLOW["outputs"][0]["outputs"][0]["results"]["message"]["text"]
+    assert len(out) == 3
+    assert out["agent_text"].tolist() == [[first, "second"], first, ["ok", None]]
+    traces = out["agent_tool_trace"][0]
+    assert isinstance(traces, list) and len(traces) == 2 and isinstance(traces[0], list)
+    assert out["agent_error"][0] is None and out["agent_error"][1] is None
+    assert out["agent_error"][2].startswith("response[1]: ConnectorResponseError") and "got int" in \
+        out["agent_error"][2]

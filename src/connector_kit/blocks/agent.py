@@ -159,9 +159,9 @@ class AgentBlock(BaseBlock):
             if "messages" not in cols:
                 raise ValueError("input_cols must map 'messages' to the messages column, e.g. "
                                  "{'messages': 'question'}")
-        elif len(cols) != 1:
-            raise ValueError("input_cols must name exactly one messages column, e.g. "
-                             "{'messages': 'question'}")
+        elif not cols:  # a list: its first element is the messages column (sdg-hub's rule)
+            raise ValueError("input_cols must name the messages column, e.g. "
+                             "{'messages': 'question'} or ['question']")
         if not isinstance(self.output_cols, Mapping) and len(self.output_cols) > 1:
             raise ValueError("output_cols must name one response column")
         return self
