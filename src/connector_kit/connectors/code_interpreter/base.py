@@ -60,7 +60,7 @@ def validate_timeout(value: Any, *, source: str) -> float:
     except OverflowError:  # an int too large for a float, e.g. 10**400
         raise ConnectorConfigError(
             f"{source} must be a finite number of seconds greater than 0, got an int of "
-            f"{value.bit_length()} bits (too large for a float)"
+            f"{int(value).bit_length()} bits (too large for a float)"
         ) from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConnectorConfigError(
