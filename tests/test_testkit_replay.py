@@ -24,6 +24,7 @@ import httpx
 import pytest
 import yaml
 
+from connector_kit._safe_yaml import dump_yaml
 from connector_kit.connectors import FakeClock, LangGraphConnector
 from connector_kit.testkit import episode
 from connector_kit.testkit import record as record_module
@@ -108,7 +109,7 @@ def edit_cassette(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     assert LANGGRAPH_CASSETTES not in path.parents
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_yaml(data, sort_keys=False), encoding="utf-8")
 
 
 class RecordingFakeClock(FakeClock):
@@ -394,7 +395,7 @@ def test_a_malicious_yaml_cassette_is_refused_by_the_safe_loader(tmp_path: Path)
     evil.write_text(
         f"version: 1\ninteractions: !!python/object/apply:os.mkdir [{str(marker)!r}]\n",
         encoding="utf-8")
-    with pytest.raises(CassetteError, match="not valid YAML"):
+    with pytest.raises(CassetteError, match="invalid YAML"):
         Cassette.load(evil)
     assert not marker.exists()
 

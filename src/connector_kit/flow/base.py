@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from .._safe_yaml import load_yaml
 from ..blocks import BaseBlock, BlockConfigError, BlockRegistry, BlockSummary
 from ..blocks._sanitize import dedupe_columns, flatten_columns
 from . import agent_config
@@ -69,16 +69,9 @@ class Flow:
         """Build a flow from a YAML file (``environ`` defaults to ``os.environ``)."""
         source = Path(path)
         try:
-            text = source.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FlowConfigError(f"Cannot read flow file {source}: {exc.strerror or exc}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or type(exc).__name__
-            raise FlowConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+            data = load_yaml(source, error=FlowConfigError)
+        except FileNotFoundError:
+            raise FlowConfigError(f"Cannot read flow file {source}: no such file") from None
         return cls.from_config(data, environ=environ, source=str(source))
 
     @classmethod

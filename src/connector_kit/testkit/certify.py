@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError
 
+from .._safe_yaml import load_yaml, validate
 from ..connectors.agent.base import BaseAgentConnector
 from ..connectors.base import BaseConnector, ConnectorConfig
 from ..connectors.exceptions import ConnectorKitError
@@ -38,6 +38,7 @@ from .cassettes import Cassette
 from .episode import class_path
 from .kit import ConnectorTestKit
 from .replay import recorded_key
+from .schemas import DeclarationFile
 
 Status = Literal["passed", "failed", "bypassed", "skipped", "error"]
 AGENT_SUITES = ("contract", "replay", "fuzz", "faults", "timing")
@@ -99,11 +100,23 @@ class Check:
         except CheckSkipped as exc:
             return CheckResult(self.suite, self.name, "skipped", str(exc), _ms(started))
         except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}"
-            return CheckResult(self.suite, self.name, "error", detail, _ms(started))
+            # One line a reader can act on; a report cell never holds a traceback.
+            return CheckResult(self.suite, self.name, "error", describe_error(exc), _ms(started))
         figures = produced if isinstance(produced, dict) else {}
         detail = produced if isinstance(produced, str) else str(figures.pop("detail", ""))
         return CheckResult(self.suite, self.name, "passed", detail, _ms(started), figures)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message``, and for an unexpected exception where it was raised (file:line)."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ConnectorKitError):
+        return text
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        text += f" (raised at {Path(last.filename).name}:{last.lineno})"
+    return text
 
 
 @dataclass
@@ -119,14 +132,17 @@ class Declaration:
         path = folder / "certify.yaml" if folder else None
         if path is None or not path.exists():
             return cls(list(default_suites))
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        suites = list(data.get("suites") or default_suites)
-        bypass = {str(k): "" if v is None else str(v) for k, v in (data.get("bypass") or {}).items()}
+        data = load_yaml(path, error=DeclarationError)
+        if data is None:
+            data = {}
+        declared = validate(DeclarationFile, data, str(path), error=DeclarationError,
+                            what="certify.yaml")
+        suites = list(declared.suites or default_suites)
+        bypass = {k: v or "" for k, v in declared.bypass.items()}
         for suite, reason in bypass.items():
             if not reason.strip():
                 raise DeclarationError(f"{path}: bypassing '{suite}' needs a written reason.")
-        settings = {k: v for k, v in data.items() if isinstance(v, dict) and k != "bypass"}
-        return cls(suites, bypass, settings)
+        return cls(suites, bypass, declared.settings())
 
 
 @dataclass

@@ -59,6 +59,7 @@ from hypothesis import Phase, Verbosity, find, settings
 from hypothesis.errors import Flaky, HypothesisWarning, NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
+from .._safe_yaml import load_json
 from ..connectors.agent.base import BaseAgentConnector
 from ..connectors.base import BaseConnector, ConnectorConfig
 from ..connectors.batch import run_blocking
@@ -94,6 +95,7 @@ DESCRIPTIONS = {
     "http_client": "any status/headers/body from a real server: a dict or a ConnectorError",
 }
 CORPUS_FOLDER = "fuzz-corpus"
+CORPUS_MAX_BYTES = 1024 * 1024  # an entry is one shrunk input: small
 #: Real seconds an HTTP attempt may take before the client's own timeout ends it (a safety net:
 #: the FakeClock skips the waits between attempts, nothing should ever get near this).
 HTTP_TIMEOUT = 3.0
@@ -632,10 +634,9 @@ class Fuzzer:
             return []
         entries = []
         for path in sorted(self.corpus_dir.glob("*.json")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
+            # Bounded and validated like every file the kit reads; a broken entry is an error
+            # naming the file (skipping it would silently drop a regression case).
+            data = load_json(path, max_bytes=CORPUS_MAX_BYTES)
             if isinstance(data, dict) and data.get("property") in PROPERTIES and "input" in data:
                 entries.append(_Entry(str(data["property"]), data["input"], path))
         return entries

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._safe_yaml import safe_name
 from ..connectors.base import BaseConnector
-from .cassettes import Cassette, Outcome
+from .cassettes import Cassette, CassetteError, Outcome
 from .episode import REPLAY_KEY, build_connector, load_connector, run_connector
 from .interception import replaying
 from .jsondiff import Difference, diff
@@ -92,7 +93,7 @@ class ConnectorTestKit:
 
     def cassette_path(self, scenario: str | Scenario) -> Path:
         name = scenario.name if isinstance(scenario, Scenario) else scenario
-        return self.cassettes / f"{name}.yaml"
+        return self.cassettes / f"{safe_name(name, 'scenario name', error=CassetteError)}.yaml"
 
     def recorded_names(self) -> list[str]:
         return sorted(p.stem for p in self.cassettes.glob("*.yaml") if p.name not in _NOT_CASSETTES

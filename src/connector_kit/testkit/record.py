@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 
 from .. import __version__
+from .._safe_yaml import safe_name
 from ..connectors.base import BaseConnector
-from .cassettes import Cassette, Interaction, Outcome, RecordedRequest, RecordedResponse
+from .cassettes import Cassette, CassetteError, Interaction, Outcome, RecordedRequest, RecordedResponse
 from .episode import build_connector, class_path, run_connector, stats_dicts
 from .interception import recording
 from .normalize import Canonicalizer, Normalizer
@@ -67,7 +68,7 @@ def record_scenario(
         outcome=Outcome.from_dict(scrub_value(canon.value(outcome.to_dict()), secret_values)),
         stats=canon.value(scrub_value(stats_dicts(stats), secret_values)),
     )
-    path = out_dir / f"{scenario.name}.yaml"
+    path = out_dir / f"{safe_name(scenario.name, 'scenario name', error=CassetteError)}.yaml"
     cassette.save(path)
     try:
         assert_no_leaks([path], secret_values)

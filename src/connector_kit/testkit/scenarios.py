@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .._safe_yaml import load_yaml, safe_name, validate
 from ..connectors.exceptions import ConnectorKitError
+from .schemas import CatalogueFile
 
 CATALOGUE = "scenarios.yaml"
 
@@ -116,15 +116,12 @@ class Catalogue:
         if path.is_dir():
             path = path / CATALOGUE
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path, error=ScenarioError)
         except FileNotFoundError:
             raise ScenarioError(
                 f"No scenario catalogue at {path}. Create one (see docs/contributing-a-connector.md)."
             ) from None
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-            raise ScenarioError(f"{path} must be a mapping with a 'scenarios' list.")
+        validate(CatalogueFile, data, str(path), error=ScenarioError, what="scenario catalogue")
         framework = str(data.get("framework") or path.parent.name)
         defaults = data.get("defaults") or {}
         scenarios = []
@@ -132,7 +129,7 @@ class Catalogue:
         for index, raw in enumerate(data["scenarios"]):
             if not isinstance(raw, dict) or not raw.get("name"):
                 raise ScenarioError(f"{path}: scenario #{index + 1} needs a 'name'.")
-            name = str(raw["name"])
+            name = safe_name(str(raw["name"]), f"{path}: scenario name", error=ScenarioError)
             if name in seen:
                 raise ScenarioError(f"{path}: scenario name '{name}' is used twice.")
             seen.add(name)
