@@ -28,7 +28,7 @@ from connector_kit._safe_yaml import (
 )
 from connector_kit.flow import Flow, FlowConfigError
 from connector_kit.testkit.cassettes import Cassette, CassetteError
-from connector_kit.testkit.certify import DeclarationError, Declaration
+from connector_kit.testkit.certify import Declaration, DeclarationError
 from connector_kit.testkit.kit import ConnectorTestKit
 from connector_kit.testkit.scenarios import Catalogue, ScenarioError
 
@@ -216,7 +216,7 @@ def test_a_wrongly_shaped_cassette_names_the_field(tmp_path: Path, changes: dict
 def test_an_inf_status_literal_is_refused(tmp_path: Path) -> None:
     text = (CASSETTES / "plain_chat.yaml").read_text(encoding="utf-8").replace("code: 200", "code: .inf", 1)
     (tmp_path / "x.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(CassetteError, match="status.code: Input should be a finite number"):
+    with pytest.raises(CassetteError, match=r"status\.code: Input should be a finite number"):
         Cassette.load(tmp_path / "x.yaml")
 
 
@@ -227,7 +227,7 @@ def test_a_bad_certify_yaml_is_a_declaration_error(tmp_path: Path) -> None:
                            ("fuzz: {examples: -5}\n", "fuzz.examples"),
                            ("faults: 3\n", "must be a mapping of settings")):
         (tmp_path / "certify.yaml").write_text(text, encoding="utf-8")
-        with pytest.raises(DeclarationError, match="certify.yaml") as caught:
+        with pytest.raises(DeclarationError, match=r"certify\.yaml") as caught:
             Declaration.load(tmp_path, ("contract",))
         assert expected in str(caught.value)
 
@@ -237,7 +237,7 @@ def test_a_wrongly_shaped_catalogue_is_a_scenario_error(tmp_path: Path) -> None:
                            ("scenarios: [{name: a, config: [1]}]\n", "scenarios.0.config"),
                            ("defaults: {config: 3}\nscenarios: [{name: a}]\n", "defaults.config")):
         (tmp_path / "scenarios.yaml").write_text(text, encoding="utf-8")
-        with pytest.raises(ScenarioError, match="scenarios.yaml is not a valid scenario catalogue"
+        with pytest.raises(ScenarioError, match=r"scenarios\.yaml is not a valid scenario catalogue"
                            ) as caught:
             Catalogue.load(tmp_path)
         assert expected in str(caught.value)
@@ -255,7 +255,7 @@ def test_a_scenario_named_to_leave_the_folder_is_refused(tmp_path: Path) -> None
     folder = tmp_path / "a" / "b"
     folder.mkdir(parents=True)
     (folder / "scenarios.yaml").write_text("scenarios:\n  - name: ../../x\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match="'../../x' cannot name a file"):
+    with pytest.raises(ScenarioError, match=r"'\.\./\.\./x' cannot name a file"):
         Catalogue.load(folder)
     kit = ConnectorTestKit("langgraph", folder)
     with pytest.raises(CassetteError, match="cannot name a file"):

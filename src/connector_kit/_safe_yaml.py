@@ -127,8 +127,9 @@ def _check_events(text: str, source: str, max_depth: int, max_events: int,
         if kind is None:
             continue
         if kind == _ALIAS:
-            raise error(f"{source}: refused: YAML alias '*{event.anchor}'{_at(event)}; the kit "
-                        "reads no aliases (write the value out).")
+            anchor = getattr(event, "anchor", "")
+            raise error(f"{source}: refused: YAML alias '*{anchor}'{_at(event)}; the kit reads no "
+                        "aliases (write the value out).")
         depth += kind
         if depth > max_depth:
             raise error(f"{source}: refused: nested deeper than {max_depth} levels{_at(event)}.")
