@@ -15,10 +15,8 @@ What ``up`` does (see README.md):
 from __future__ import annotations
 
 import importlib.util
-import json
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,8 +37,11 @@ except ImportError as err:  # pragma: no cover - wrong interpreter
     raise SystemExit(f"connector_kit is not importable ({err}); run this with the project's venv, "
                      "e.g. .venv/bin/python live/langflow/rig.py up") from err
 
-#: Distributions whose installed versions the handle reports.
+#: Distributions whose installed versions the handle reports (``lfx`` carries the release).
 PINNED = ("langflow-base", "lfx", "lfx-openai")
+
+#: Console scripts that start the server: 1.12+ installs ``langflow``, 1.11 ``langflow-base``.
+SCRIPTS = ("langflow", "langflow-base")
 
 
 def _load_sibling(name: str) -> ModuleType:
@@ -58,6 +59,33 @@ class LangflowRig(Rig):
     framework = "langflow"
     # Langflow's own start is 16-28 s here; the first catalogue fetch adds a few seconds.
     start_timeout = 120.0
+    version_package = "lfx"
+
+    def requirements_for(self, version: str) -> list[str]:
+        """A Langflow release's server packages.
+
+        From 1.12 the server is ``langflow-base`` of the same number and the OpenAI model
+        component ships separately (``lfx-openai``); 1.11 is ``langflow-base`` 0.11.x (its
+        ``lfx`` is 1.11.x) with the model components built in.
+        """
+        parts = version.split(".")
+        try:
+            major, minor = int(parts[0]), int(parts[1])
+        except (IndexError, ValueError):
+            raise RigError(f"{version!r} is not a Langflow release such as 1.12.8.") from None
+        if (major, minor) >= (1, 12):
+            return [f"langflow-base=={version}", "lfx-openai"]
+        if major == 1 and minor >= 10 and len(parts) == 3:
+            return [f"langflow-base==0.{minor}.{parts[2]}", f"lfx=={version}"]
+        raise RigError(f"Langflow {version} is older than the rig supports (1.10 and later).")
+
+    def _server_script(self) -> Path:
+        for name in SCRIPTS:
+            if self.bin(name).exists():
+                return self.bin(name)
+        raise RigError(f"Neither of {SCRIPTS} is in {self.venv / 'bin'}: the install is "
+                       f"incomplete. Delete {self.venv} and run `connector-kit rig install "
+                       f"langflow{' --server-version ' + self.version if self.server_version else ''}`.")
 
     def _two_free_ports(self) -> tuple[int, int]:
         """Two distinct ports free on 127.0.0.1 (bind-to-0 can hand out the same one twice)."""
@@ -107,11 +135,7 @@ class LangflowRig(Rig):
 
     def _versions(self) -> dict[str, str]:
         """Versions as installed in the rig's venv (not the project's)."""
-        code = ("import json, importlib.metadata as m; "
-                f"print(json.dumps({{d: m.version(d) for d in {list(PINNED)!r}}}))")
-        out = subprocess.run([str(self.python), "-c", code], check=True, capture_output=True,
-                             text=True, timeout=60)
-        return dict(json.loads(out.stdout))
+        return self.versions_installed(PINNED)
 
     def _launch(self) -> RigHandle:
         started = time.monotonic()
@@ -128,7 +152,7 @@ class LangflowRig(Rig):
 
         url = f"http://127.0.0.1:{lf_port}"
         lf_proc, lf_log = self.spawn(
-            "langflow", [str(self.bin("langflow")), "run", "--host", "127.0.0.1",
+            "langflow", [str(self._server_script()), "run", "--host", "127.0.0.1",
                          "--port", str(lf_port), "--backend-only", "--no-open-browser"],
             env, self.work)
         wait_http_ok(f"{url}/health", timeout=self.start_timeout, proc=lf_proc, log=lf_log)

@@ -14,12 +14,17 @@ Rules of :class:`RuleChatModel` (checked on the LAST message):
 
 ``config.configurable.answer_style == "parts"`` makes AI content a list of text parts
 (``[{"type": "text", "text": ...}]``), the shape real providers such as Anthropic return.
+
+Drift switch (for the kit's own drift tests): ``CONNECTOR_KIT_FAKE_DRIFT=answer_text`` in the
+server's environment rewords the final answer after a tool ("The result of <expr> is <r>.").
+The wire-level switches are in ``fake_wire.py``.
 """
 
 from __future__ import annotations
 
 import ast
 import operator
+import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,6 +43,9 @@ from langgraph.prebuilt import ToolNode, tools_condition
 _ARITHMETIC = re.compile(r"[\d(][\d\s.+\-*/%()]*[+\-*/%][\d\s.+\-*/%()]*[\d)]")
 
 Number = float | int
+
+#: Drift switches named in the server's environment (see the module docstring).
+DRIFT = frozenset(s.strip() for s in os.environ.get("CONNECTOR_KIT_FAKE_DRIFT", "").split(","))
 
 _BINARY: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -110,6 +118,8 @@ class RuleChatModel(BaseChatModel):
                 # ToolNode wraps errors as "Error: <repr>\n Please fix your mistakes."
                 reason = _text(last).removeprefix("Error: ").splitlines()[0].strip()
                 text = f"Sorry, I could not compute {expr}: {reason}."
+            elif "answer_text" in DRIFT:
+                text = f"The result of {expr} is {_text(last)}."
             else:
                 text = f"The answer to {expr} is {_text(last)}."
             return AIMessage(content=self._content(text, parts))

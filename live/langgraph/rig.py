@@ -29,8 +29,15 @@ KEY_ENV = "CONNECTOR_KIT_LANGGRAPH_KEY"
 #: What langgraph_api.cli logs when it silently falls back to a random port.
 _MOVED = "is already in use, using port"
 
-#: Files copied into the server's working directory at each start.
-SERVER_FILES = ("langgraph.json", "fake_agent.py", "auth.py")
+#: Files copied into the server's working directory at each start (langgraph.json is written).
+SERVER_FILES = ("fake_agent.py", "fake_wire.py", "auth.py")
+
+#: The drift switches of fake_agent.py / fake_wire.py (read in the server process).
+SWITCH_ENV = "CONNECTOR_KIT_FAKE_DRIFT"
+WIRE_SWITCHES = frozenset({"trace_field", "middle_key", "content_type"})
+
+#: Old releases resolve against the index as it was then (newer dependencies break them).
+EXCLUDE_NEWER = {"0.4": "2025-09-15"}
 
 #: Distributions whose installed versions the handle reports.
 VERSIONED = ("langgraph", "langgraph-api", "langgraph-cli", "langchain-core")
@@ -52,6 +59,23 @@ SERVER_ENV = {
 
 class LangGraphRig(Rig):
     framework = "langgraph"
+    version_package = "langgraph-api"
+
+    def requirements_for(self, version: str) -> list[str]:
+        # The API server names the release; the rest resolves to what that server accepts.
+        return ["langgraph-cli[inmem]", f"langgraph-api=={version}", "langgraph-runtime-inmem",
+                "langgraph", "langgraph-sdk", "langchain-core"]
+
+    def exclude_newer_for(self, version: str) -> str | None:
+        return EXCLUDE_NEWER.get(".".join(version.split(".")[:2]))
+
+    def _write_config(self, env: dict[str, str]) -> None:
+        """langgraph.json, plus the drift middleware when a wire switch is on."""
+        config = json.loads((self.folder / "langgraph.json").read_text())
+        active = {s.strip() for s in env.get(SWITCH_ENV, "").split(",")}
+        if active & WIRE_SWITCHES:
+            config["http"] = {"app": "./fake_wire.py:app"}
+        (self.server_dir / "langgraph.json").write_text(json.dumps(config, indent=2))
 
     @property
     def server_dir(self) -> Path:
@@ -67,7 +91,8 @@ class LangGraphRig(Rig):
             shutil.copy2(self.folder / name, self.server_dir / name)
 
         key = secrets.token_urlsafe(24)  # fresh per start; only in the env and the state file
-        env = {**self.base_env(), **SERVER_ENV, KEY_ENV: key}
+        env = {**self.base_env(), **SERVER_ENV, **self.env, KEY_ENV: key}
+        self._write_config(env)
         argv = [str(self.bin("langgraph")), "dev", "--no-browser", "--no-reload",
                 "--host", "127.0.0.1", "--port", str(port)]
         proc, log = self.spawn("langgraph", argv, env, self.server_dir)
@@ -116,11 +141,7 @@ class LangGraphRig(Rig):
             raise RigError(f"port {port} answers /ok but is not held by langgraph pid {pid}")
 
     def _versions(self) -> dict[str, str]:
-        code = ("import importlib.metadata as m, json, sys; "
-                "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))")
-        out = subprocess.run([str(self.python), "-c", code, *VERSIONED], check=True,
-                             capture_output=True, text=True, timeout=60)
-        return dict(json.loads(out.stdout))
+        return self.versions_installed(VERSIONED)
 
 
 def _listening_in_group(pgid: int, port: int) -> bool | None:

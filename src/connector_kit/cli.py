@@ -1,4 +1,4 @@
-"""``connector-kit``: certify, record, diff, fuzz, bench, scan, and the live rigs."""
+"""``connector-kit``: certify, record, diff, drift, fuzz, bench, scan, and the live rigs."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _monty_available() -> bool:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from .testkit.kit import ConnectorTestKit
-    from .testkit.rig import load_rig
+    from .testkit.rig import load_rig, rig_metadata
     from .testkit.scrub import assert_no_leaks
 
     framework = args.framework
@@ -93,12 +93,14 @@ def cmd_record(args: argparse.Namespace) -> int:
         api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
         metadata["rig"] = "external server"
     else:
-        rig = load_rig(framework, Path(args.live_dir) if args.live_dir else None)
-        console.print(f"Starting the {framework} rig (installs on first use)…")
+        rig = load_rig(framework, Path(args.live_dir) if args.live_dir else None,
+                       server_version=args.server_version)
+        console.print(f"Starting the {framework} rig"
+                      f"{' on ' + rig.version if rig.version else ''} (installs on first use)…")
         handle = rig.start()
         url, api_key = handle.url, handle.api_key
         context.update(handle.extra)
-        metadata.update({"rig": f"live/{framework}", "server_versions": handle.versions})
+        metadata.update(rig_metadata(rig, handle))
     table = Table(title=f"record {framework} -> {out}", title_justify="left")
     for column in ("scenario", "outcome", "expected", "file"):
         table.add_column(column)
@@ -156,6 +158,22 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- drift --------------------------------------------------------------------------------------
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from .testkit.drift import drift_report
+
+    report = drift_report(Path(args.committed), Path(args.fresh), connector=args.connector)
+    # Plain print: findings are long lines a terminal may wrap, but a log must keep whole.
+    print(report.to_text(), file=sys.stdout if report.exit_code == 0 else sys.stderr)
+    for target, text in ((args.json, report.to_json()), (args.md, report.to_markdown())):
+        if target:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_text(text, encoding="utf-8")
+            console.print(f"Written: {target}")
+    return report.exit_code
+
+
 # -- scan, rig, bench, fuzz ---------------------------------------------------------------------
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -178,10 +196,12 @@ def cmd_rig(args: argparse.Namespace) -> int:
 
     from .testkit.rig import load_rig
 
-    rig = load_rig(args.framework, Path(args.live_dir) if args.live_dir else None)
+    rig = load_rig(args.framework, Path(args.live_dir) if args.live_dir else None,
+                   server_version=args.server_version)
     if args.action == "install":
         rig.install(quiet=False)
-        console.print(f"{args.framework} rig installed in {rig.venv}")
+        console.print(f"{args.framework} rig{' ' + rig.version if rig.version else ''} "
+                      f"installed in {rig.venv} (pins: {rig.lock})")
     elif args.action == "up":
         handle = rig.start()
         print(json.dumps({**handle.__dict__, "api_key": "<in " + str(rig.state_file) + ">"}, indent=2))
@@ -240,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="cassette folder (default: cassettes/<framework>)")
     p.add_argument("--live-dir", help="folder holding the rigs (default: ./live)")
     p.add_argument("--keep-rig", action="store_true", help="leave the rig running afterwards")
+    p.add_argument("--server-version", help="record against this server release (own venv)")
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("diff", help="replay the same recordings through two connector versions")
@@ -249,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diagnostic", action="store_true", help="report differences without failing")
     p.add_argument("--out", help="write diff.md and diff.json here")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("drift", help="compare fresh recordings with committed ones, value by value")
+    p.add_argument("committed", help="the committed cassette folder (e.g. cassettes/langgraph)")
+    p.add_argument("fresh", help="a folder of fresh recordings of the same scenarios")
+    p.add_argument("--connector", help="normalise with this connector (default: the recorded one)")
+    p.add_argument("--json", help="also write the report as JSON to this file")
+    p.add_argument("--md", help="also write the report as Markdown to this file")
+    p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("fuzz", help="fuzz a connector's extractors and parsers with Hypothesis")
     p.add_argument("target", help="registry name or pkg.module:Class")
@@ -273,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["install", "up", "down", "status"])
     p.add_argument("framework", help="langflow or langgraph")
     p.add_argument("--live-dir", help="folder holding the rigs (default: ./live)")
+    p.add_argument("--server-version",
+                   help="server release (LangGraph: langgraph-api; Langflow: the langflow release)"
+                        "; each has its own venv (default: the committed lock's)")
     p.set_defaults(func=cmd_rig)
     return parser
 

@@ -20,13 +20,13 @@ from connector_kit.testkit.rig import RigHandle, load_rig
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _wanted(framework: str) -> bool:
+def wanted(framework: str) -> bool:
     wanted = {w.strip() for w in os.environ.get("CONNECTOR_KIT_LIVE", "").split(",")}
     return framework in wanted or "all" in wanted
 
 
 def _rig(framework: str) -> Iterator[RigHandle]:
-    if not _wanted(framework):
+    if not wanted(framework):
         pytest.skip(f"live {framework} rig not requested: set CONNECTOR_KIT_LIVE={framework} "
                     f"(or all) to install and start it (see live/{framework}/README.md)")
     rig = load_rig(framework, REPO / "live")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from connector_kit.cli import main
 from connector_kit.testkit.drift import drift_report
 from connector_kit.testkit.kit import ConnectorTestKit
 from connector_kit.testkit.rig import RigHandle
@@ -33,7 +34,11 @@ def test_no_drift_against_live_server(framework: str, request: pytest.FixtureReq
     committed = REPO / "cassettes" / framework
     _rerecord(framework, handle, tmp_path)
     report = drift_report(committed, tmp_path)
+    # Value by value (text, tool trace, every list item, headers), not just structure; every
+    # committed scenario was re-recorded, so an empty comparison cannot pass for "no drift".
+    assert report.compared and not report.only_committed, report.to_text()
     assert not report.drifted, report.to_text()
+    assert main(["drift", str(committed), str(tmp_path)]) == 0
 
 
 @pytest.mark.parametrize("framework", ["langgraph", "langflow"])

@@ -35,6 +35,7 @@ from ..connectors.base import BaseConnector, ConnectorConfig
 from ..connectors.exceptions import ConnectorKitError
 from ..connectors.registry import ConnectorRegistry
 from .cassettes import Cassette
+from .drift import recorded_server_versions
 from .episode import class_path
 from .kit import ConnectorTestKit
 from .replay import recorded_key
@@ -153,6 +154,8 @@ class CertificationReport:
     strict: bool
     results: list[CheckResult]
     duration_ms: float = 0.0
+    #: Server versions the recordings came from: package -> the distinct versions seen.
+    server_versions: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = {s: 0 for s in ("passed", "failed", "error", "bypassed", "skipped")}
@@ -170,6 +173,7 @@ class CertificationReport:
             "target": self.target, "connector_class": self.connector_class,
             "cassettes": self.cassettes, "strict": self.strict, "ok": self.ok,
             "counts": self.counts(), "duration_ms": round(self.duration_ms, 1),
+            "server_versions": self.server_versions,
             "checks": [{"id": r.id, "suite": r.suite, "name": r.name, "status": r.status,
                         "detail": r.detail, "duration_ms": round(r.duration_ms, 2),
                         "figures": r.figures} for r in self.results],
@@ -313,6 +317,7 @@ def certify(kit_or_target: ConnectorTestKit | str | type[BaseConnector],
         connector_class=class_path(plan.connector_class),
         cassettes=str(plan.kit.cassettes) if plan.kit else None,
         strict=strict, results=results, duration_ms=_ms(started),
+        server_versions=recorded_server_versions(plan.kit.cassettes) if plan.kit else {},
     )
 
 

@@ -1,92 +1,395 @@
-"""Drift: re-record against a live server and compare structure with the committed cassettes.
+"""Drift: compare fresh recordings with the committed ones, value by value, after masking.
 
-Values change between runs (that is what normalisation absorbs); structure should not. A
-drift report lists, per scenario, status changes, keys added or removed and types changed
-in each response body, a different number of requests, and outcome changes (ok vs error,
-error type). Cassettes silently going stale is the failure mode this exists to catch.
+What a user of a connector gets from a server is its values, not only its shape, so every
+scenario is compared at four levels, each after the connector's own :class:`Normalizer`
+has masked what changes every run (ids, timestamps, ports):
+
+- the requests made (aligned by method and masked path, so one extra request is reported
+  as one finding instead of shifting every later comparison);
+- each response's status and the headers a client acts on (content type and encoding,
+  authentication challenges);
+- each response body, every list item included (streams are split into their events);
+- the connector-level outcome: text, session id, tool trace, error type, status and message.
+
+A finding seen in several scenarios (a server-wide content-type change, say) is reported
+once, with the scenarios it affects. Each says where it is (request and JSON path), what
+it was and what it is now. ``wire`` findings are changes on the HTTP level only;
+``outcome`` findings change what the connector hands to its users.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cassettes import Cassette
-from .jsondiff import diff, shape
+from ..connectors.exceptions import ConnectorKitError
+from .cassettes import Cassette, Interaction, Outcome
+from .jsondiff import diff
+from .normalize import Normalizer, normalizer_for
+
+#: Response headers whose change alters what a client does with the body.
+MATTERING_HEADERS = ("content-type", "content-encoding", "www-authenticate",
+                     "proxy-authenticate")
+#: At most this many differences per compared body (a rewritten body is one story, not 10k).
+BODY_LIMIT = 200
+#: YAML files in a cassette folder that are not cassettes.
+_NOT_CASSETTES = frozenset({"scenarios.yaml", "certify.yaml"})
+
+
+class DriftError(ConnectorKitError):
+    """A drift comparison could not start (a folder is missing)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between a committed and a fresh recording.
+
+    ``layer`` is ``"wire"`` (HTTP only) or ``"outcome"`` (what the connector returns);
+    ``where`` names the request (``POST /threads/<uuid>/runs/wait``) or ``outcome``;
+    ``path`` is the JSON path inside it (``body.messages[1].status``); ``change`` is
+    ``changed``, ``added``, ``removed`` or ``type``.
+    """
+
+    layer: str
+    where: str
+    path: str
+    change: str
+    before: Any = None
+    after: Any = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.layer, self.where, self.path, self.change, _json(self.before),
+                _json(self.after))
+
+    def describe(self) -> str:
+        place = f"{self.where} {self.path}".strip()
+        if self.change == "added":
+            return f"{place}: added, now {_short(self.after)}"
+        if self.change == "removed":
+            return f"{place}: removed, was {_short(self.before)}"
+        return f"{place}: was {_short(self.before)}, now {_short(self.after)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "where": self.where, "path": self.path,
+                "change": self.change, "was": self.before, "now": self.after}
 
 
 @dataclass
-class ScenarioDrift:
-    scenario: str
-    findings: list[str] = field(default_factory=list)
+class GroupedFinding:
+    """A finding and every scenario it was seen in."""
 
-    @property
-    def drifted(self) -> bool:
-        return bool(self.findings)
+    finding: Finding
+    scenarios: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.finding.to_dict(), "description": self.finding.describe(),
+                "scenarios": self.scenarios}
 
 
 @dataclass
 class DriftReport:
+    """Everything one committed-vs-fresh comparison found."""
+
     committed: str
     fresh: str
-    scenarios: list[ScenarioDrift]
+    compared: list[str] = field(default_factory=list)
+    only_committed: list[str] = field(default_factory=list)
+    only_fresh: list[str] = field(default_factory=list)
+    per_scenario: dict[str, list[Finding]] = field(default_factory=dict)
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
-    def drifted(self) -> list[ScenarioDrift]:
-        return [s for s in self.scenarios if s.drifted]
+    def findings(self) -> list[GroupedFinding]:
+        """Each distinct finding once, in first-seen order, with the scenarios it affects."""
+        groups: dict[tuple[str, ...], GroupedFinding] = {}
+        for scenario in self.compared:
+            for finding in self.per_scenario.get(scenario, []):
+                group = groups.setdefault(finding.key(), GroupedFinding(finding))
+                if scenario not in group.scenarios:
+                    group.scenarios.append(scenario)
+        for scenario in self.only_fresh:
+            finding = Finding("wire", "scenario", "", "added", after=scenario)
+            groups.setdefault(finding.key(), GroupedFinding(finding, [scenario]))
+        return list(groups.values())
+
+    @property
+    def drifted(self) -> bool:
+        return any(self.per_scenario.values()) or bool(self.only_fresh)
+
+    @property
+    def drifted_scenarios(self) -> list[str]:
+        return [name for name in self.compared if self.per_scenario.get(name)]
+
+    @property
+    def exit_code(self) -> int:
+        """0: no drift; 1: drift; 2: nothing was compared (an empty verdict is no verdict)."""
+        if not self.compared and not self.only_fresh:
+            return 2
+        return 1 if self.drifted else 0
+
+    # -- rendering -----------------------------------------------------------------------
+    def summary(self) -> str:
+        if self.exit_code == 2:
+            return (f"Nothing to compare: no scenario is recorded in both {self.committed} "
+                    f"and {self.fresh}.")
+        if not self.drifted:
+            return (f"No drift: {len(self.compared)} scenario(s) in {self.fresh} match "
+                    f"{self.committed} (status, headers, bodies, outcomes).")
+        groups = self.findings
+        return (f"Drift: {len(groups)} finding(s) in {len(self.drifted_scenarios)} of "
+                f"{len(self.compared)} scenario(s).")
 
     def to_text(self) -> str:
-        if not self.drifted:
-            return f"No drift: {len(self.scenarios)} scenario(s) match {self.committed} structurally."
-        lines = [f"Drift in {len(self.drifted)} of {len(self.scenarios)} scenario(s):"]
-        for entry in self.drifted:
-            lines.append(f"  {entry.scenario}:")
-            lines += [f"    - {finding}" for finding in entry.findings]
+        lines = [self.summary()]
+        for group in self.findings:
+            lines.append(f"  - [{group.finding.layer}] {group.finding.describe()}  "
+                         f"(in {', '.join(group.scenarios)})")
+        if self.only_committed:
+            lines.append(f"  Not re-recorded (not compared): {', '.join(self.only_committed)}")
         return "\n".join(lines)
 
+    def to_markdown(self) -> str:
+        lines = ["# Drift report", "", f"Committed: `{self.committed}`  ", f"Fresh: `{self.fresh}`",
+                 ""]
+        for side in ("committed", "fresh"):
+            if self.versions.get(side):
+                shown = ", ".join(f"{k} {v}" for k, v in sorted(self.versions[side].items()))
+                lines.append(f"- {side} server versions: {shown}")
+        lines += ["", self.summary(), ""]
+        if self.findings:
+            lines += ["| layer | where | path | was | now | scenarios |",
+                      "|---|---|---|---|---|---|"]
+            for group in self.findings:
+                f = group.finding
+                lines.append("| " + " | ".join(_cell(x) for x in (
+                    f.layer, f.where, f.path or "-",
+                    "(absent)" if f.change == "added" else _short(f.before),
+                    "(absent)" if f.change == "removed" else _short(f.after),
+                    ", ".join(group.scenarios))) + " |")
+        if self.only_committed:
+            lines += ["", f"Not re-recorded (not compared): {', '.join(self.only_committed)}"]
+        return "\n".join(lines) + "\n"
 
-def _body(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "committed": self.committed, "fresh": self.fresh, "drifted": self.drifted,
+            "exit_code": self.exit_code, "versions": self.versions,
+            "compared": self.compared, "only_committed": self.only_committed,
+            "only_fresh": self.only_fresh,
+            "findings": [g.to_dict() for g in self.findings],
+            "scenarios": {name: [f.describe() for f in self.per_scenario.get(name, [])]
+                          for name in self.compared},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str)
 
 
-def compare_cassettes(committed: Cassette, fresh: Cassette) -> list[str]:
-    findings: list[str] = []
+# -- comparison ---------------------------------------------------------------------------
+
+def compare_cassettes(committed: Cassette, fresh: Cassette,
+                      normalizer: Normalizer) -> list[Finding]:
+    """Every difference between two recordings of one scenario, volatile values masked."""
+    findings: list[Finding] = []
     old, new = committed.interactions, fresh.interactions
-    if len(old) != len(new):
-        findings.append(f"requests: {len(old)} recorded, {len(new)} now")
-    for index, (a, b) in enumerate(zip(old, new, strict=False)):
-        where = f"#{index + 1} {b.request.method} {b.request.path}"
-        if a.response.status != b.response.status:
-            findings.append(f"{where}: status {a.response.status} -> {b.response.status}")
-        for difference in diff(shape(_body(a.response.body)), shape(_body(b.response.body)),
-                               "body", limit=10):
-            findings.append(f"{where}: {difference}")
-    if committed.outcome and fresh.outcome:
-        before, after = committed.outcome, fresh.outcome
-        if (before.ok, before.error_type) != (after.ok, after.error_type):
-            findings.append(f"outcome: {before.error_type or 'ok'} -> {after.error_type or 'ok'}")
-        for name in ("text", "session_id", "tool_trace"):
-            if (getattr(before, name) is None) != (getattr(after, name) is None):
-                findings.append(f"outcome.{name}: present {getattr(before, name) is not None} -> "
-                                f"{getattr(after, name) is not None}")
+    old_keys = [_request_label(i, normalizer) for i in old]
+    new_keys = [_request_label(i, normalizer) for i in new]
+    matcher = difflib.SequenceMatcher(a=old_keys, b=new_keys, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and a2 - a1 == b2 - b1):
+            for a, b in zip(range(a1, a2), range(b1, b2), strict=True):
+                findings += _compare_interaction(old[a], new[b], old_keys[a], new_keys[b],
+                                                 normalizer)
+            continue
+        for a in range(a1, a2):
+            findings.append(Finding("wire", old_keys[a], "request", "removed",
+                                    before=f"#{a + 1} of {len(old)}"))
+        for b in range(b1, b2):
+            findings.append(Finding("wire", new_keys[b], "request", "added",
+                                    after=f"#{b + 1} of {len(new)}"))
+    findings += _compare_outcomes(committed.outcome, fresh.outcome, normalizer)
     return findings
 
 
-def drift_report(committed_dir: Path, fresh_dir: Path) -> DriftReport:
-    """Compare every cassette recorded in ``fresh_dir`` with its committed counterpart."""
-    entries = []
-    for path in sorted(fresh_dir.glob("*.yaml")):
-        if path.name == "scenarios.yaml":
+def _request_label(interaction: Interaction, normalizer: Normalizer) -> str:
+    path = normalizer.mask_text(interaction.request.path)
+    return f"{interaction.request.method} {path}"
+
+
+def _compare_interaction(a: Interaction, b: Interaction, where_a: str, where_b: str,
+                         normalizer: Normalizer) -> list[Finding]:
+    out: list[Finding] = []
+    if where_a != where_b:
+        out.append(Finding("wire", where_b, "request", "changed", where_a, where_b))
+    if a.response.status != b.response.status:
+        out.append(Finding("wire", where_b, "status", "changed", a.response.status,
+                           b.response.status))
+    for name in MATTERING_HEADERS:
+        before, after = _header(a.response.headers, name), _header(b.response.headers, name)
+        if before != after:
+            change = "added" if before is None else "removed" if after is None else "changed"
+            out.append(Finding("wire", where_b, f"headers.{name}", change, before, after))
+    body_a, body_b = _decoded(a.response.body), _decoded(b.response.body)
+    for d in diff(normalizer.mask(body_a), normalizer.mask(body_b), "body", limit=BODY_LIMIT):
+        out.append(Finding("wire", where_b, d.path, d.kind, d.before, d.after))
+    return out
+
+
+def _compare_outcomes(before: Outcome | None, after: Outcome | None,
+                      normalizer: Normalizer) -> list[Finding]:
+    if before is None and after is None:
+        return []
+    if before is None or after is None:
+        return [Finding("outcome", "outcome", "", "added" if before is None else "removed",
+                        before.to_dict() if before else None, after.to_dict() if after else None)]
+    a = normalizer.mask({**before.compared_fields(), "error_message": before.error_message})
+    b = normalizer.mask({**after.compared_fields(), "error_message": after.error_message})
+    return [Finding("outcome", "outcome", d.path, d.kind, d.before, d.after)
+            for d in diff(a, b, "", limit=BODY_LIMIT)]
+
+
+def _header(headers: dict[str, list[str]], name: str) -> str | None:
+    values = [v for k, vs in headers.items() if k.lower() == name for v in vs]
+    return ", ".join(values) if values else None
+
+
+def _decoded(text: str) -> Any:
+    """A body as data: JSON; a stream as its list of events (SSE or NDJSON); else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and all(_is_json(line) for line in lines):  # NDJSON (Langflow's stream)
+        return [json.loads(line) for line in lines]
+    if any(line.startswith(("data:", "event:")) for line in lines):
+        return _sse_events(text)
+    return text
+
+
+def _sse_events(text: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        event: dict[str, Any] = {}
+        data: list[str] = []
+        for line in block.split("\n"):
+            name, _, value = line.partition(":")
+            if name == "data":
+                data.append(value.removeprefix(" "))
+            elif name in ("event", "id", "retry"):
+                event[name] = value.removeprefix(" ")
+        if data:
+            joined = "\n".join(data)
+            event["data"] = json.loads(joined) if _is_json(joined) else joined
+        if event:
+            events.append(event)
+    return events
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+# -- folders ------------------------------------------------------------------------------
+
+def cassette_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml")
+                  if p.name not in _NOT_CASSETTES and not p.name.startswith("."))
+
+
+def drift_report(committed_dir: Path, fresh_dir: Path, *,
+                 connector: str | type[Any] | None = None) -> DriftReport:
+    """Compare every cassette in ``fresh_dir`` with its namesake in ``committed_dir``.
+
+    The normaliser is the connector's (``connector``, else the class named in the fresh
+    cassette's metadata, else its framework's rule list).
+    """
+    for folder in (committed_dir, fresh_dir):
+        if not folder.is_dir():
+            raise DriftError(f"{folder} is not a folder of cassettes. Pass two cassette folders: "
+                             "connector-kit drift COMMITTED FRESH.")
+    old, new = set(cassette_names(committed_dir)), set(cassette_names(fresh_dir))
+    report = DriftReport(str(committed_dir), str(fresh_dir), compared=sorted(old & new),
+                         only_committed=sorted(old - new), only_fresh=sorted(new - old))
+    for name in report.compared:
+        committed = Cassette.load(committed_dir / f"{name}.yaml")
+        fresh = Cassette.load(fresh_dir / f"{name}.yaml")
+        normalizer = _normalizer(fresh, connector)
+        report.per_scenario[name] = compare_cassettes(committed, fresh, normalizer)
+        for side, cassette in (("committed", committed), ("fresh", fresh)):
+            report.versions.setdefault(side, {}).update(server_versions(cassette))
+    return report
+
+
+def server_versions(cassette: Cassette) -> dict[str, str]:
+    """The server versions a cassette was recorded against (``{}`` when not recorded)."""
+    raw = cassette.metadata.get("server_versions")
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def recorded_server_versions(folder: Path) -> dict[str, list[str]]:
+    """Per server package, the distinct versions the folder's cassettes were recorded on.
+
+    A cassette that cannot be read is left out here: the checks that use it report it.
+    """
+    seen: dict[str, set[str]] = {}
+    for name in cassette_names(folder) if folder.is_dir() else []:
+        try:
+            cassette = Cassette.load(folder / f"{name}.yaml")
+        except ConnectorKitError:
             continue
-        committed_path = committed_dir / path.name
-        if not committed_path.exists():
-            entries.append(ScenarioDrift(path.stem, ["new scenario: no committed cassette"]))
-            continue
-        entries.append(ScenarioDrift(path.stem, compare_cassettes(Cassette.load(committed_path),
-                                                                  Cassette.load(path))))
-    return DriftReport(str(committed_dir), str(fresh_dir), entries)
+        for package, version in server_versions(cassette).items():
+            seen.setdefault(package, set()).add(version)
+    return {package: sorted(versions) for package, versions in sorted(seen.items())}
+
+
+def describe_versions(versions: dict[str, list[str]]) -> str:
+    """``langgraph-api 0.16.7, langgraph 1.2.22`` (or ``not recorded``)."""
+    if not versions:
+        return "not recorded"
+    return ", ".join(f"{package} {'/'.join(found)}" for package, found in versions.items())
+
+
+_NORMALIZERS: dict[str, Normalizer] = {}
+
+
+def _normalizer(cassette: Cassette, connector: str | type[Any] | None) -> Normalizer:
+    from .episode import load_connector
+
+    framework = str(cassette.metadata.get("framework") or cassette.scenario.get("framework")
+                    or "")
+    target = connector or cassette.metadata.get("connector_class")
+    cache_key = f"{target}|{framework}"
+    if cache_key not in _NORMALIZERS:
+        cls = None
+        if connector is not None:
+            cls = load_connector(connector)  # asked for by name: a bad name is the user's to fix
+        elif target:
+            try:
+                cls = load_connector(str(target))
+            except ConnectorKitError:
+                cls = None  # not importable here: the framework's rule list still applies
+        _NORMALIZERS[cache_key] = normalizer_for(cls, framework or None)
+    return _NORMALIZERS[cache_key]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _short(value: Any, width: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) \
+        else repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .certify import CertificationReport
+from .drift import describe_versions
 
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "bypassed": "yellow",
           "skipped": "yellow"}
@@ -34,7 +35,11 @@ def render(reports: list[CertificationReport], console: Console | None = None) -
         verdict = "[green]CERTIFIED[/]" if report.ok else "[bold red]NOT CERTIFIED[/]"
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
         mode = " (strict)" if report.strict else ""
-        console.print(f"{verdict}{mode}: {summary} in {report.duration_ms / 1000:.1f} s\n")
+        console.print(f"{verdict}{mode}: {summary} in {report.duration_ms / 1000:.1f} s")
+        if report.cassettes:
+            console.print(f"Recordings from server versions: "
+                          f"{describe_versions(report.server_versions)}", highlight=False)
+        console.print()
 
 
 def to_markdown(reports: list[CertificationReport]) -> str:
@@ -44,6 +49,9 @@ def to_markdown(reports: list[CertificationReport]) -> str:
         lines += [f"## {report.target}: {verdict}", "",
                   f"Connector `{report.connector_class}`, cassettes `{report.cassettes or '-'}`, "
                   f"strict: {report.strict}, {report.duration_ms / 1000:.1f} s.", "",
+                  *([f"Recordings from server versions: "
+                     f"{describe_versions(report.server_versions)}.", ""]
+                    if report.cassettes else []),
                   "| check | status | ms | detail |", "|---|---|---:|---|"]
         for r in report.results:
             detail = r.detail.split("\n", 1)[0].replace("|", "\\|")
