@@ -64,9 +64,10 @@ class LangflowRig(Rig):
     def requirements_for(self, version: str) -> list[str]:
         """A Langflow release's server packages.
 
-        From 1.12 the server is ``langflow-base`` of the same number and the OpenAI model
-        component ships separately (``lfx-openai``); 1.11 is ``langflow-base`` 0.11.x (its
-        ``lfx`` is 1.11.x) with the model components built in.
+        From 1.12 the server is ``langflow-base`` of the same number; 1.11 is
+        ``langflow-base`` 0.11.x (its ``lfx`` is 1.11.x, its console script
+        ``langflow-base``). The OpenAI model component ships separately (``lfx-openai``),
+        which 1.11's own catalogue lacks unless it is installed.
         """
         parts = version.split(".")
         try:
@@ -76,7 +77,7 @@ class LangflowRig(Rig):
         if (major, minor) >= (1, 12):
             return [f"langflow-base=={version}", "lfx-openai"]
         if major == 1 and minor >= 10 and len(parts) == 3:
-            return [f"langflow-base==0.{minor}.{parts[2]}", f"lfx=={version}"]
+            return [f"langflow-base==0.{minor}.{parts[2]}", f"lfx=={version}", "lfx-openai"]
         raise RigError(f"Langflow {version} is older than the rig supports (1.10 and later).")
 
     def _server_script(self) -> Path:

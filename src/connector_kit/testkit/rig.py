@@ -218,7 +218,20 @@ class Rig:
 
     def installed(self) -> bool:
         stamp = self.home / "installed.lock"
-        return stamp.exists() and self.lock.exists() and stamp.read_text() == self.lock.read_text()
+        return (not self._needs_resolving() and stamp.exists() and self.lock.exists()
+                and stamp.read_text() == self.lock.read_text())
+
+    def _wanted_requirements(self) -> str:
+        assert self.server_version is not None
+        return "\n".join(self.requirements_for(self.server_version)) + "\n"
+
+    def _needs_resolving(self) -> bool:
+        """A resolved (not committed) lock that is missing or was made from other requirements."""
+        if self.server_version is None or self.lock.parent != self.home:
+            return False
+        top = self.home / "requirements.in"
+        return not (self.lock.exists() and top.exists()
+                    and top.read_text() == self._wanted_requirements())
 
     def install(self, *, quiet: bool = True) -> None:
         """Create the rig's own venv and install its pinned requirements (uv from PyPI)."""
@@ -230,7 +243,7 @@ class Rig:
                            "(`git checkout -- live/`) before installing the rig.")
         self._run([sys.executable, "-m", "venv", "--clear", str(self.venv)], quiet, "venv")
         self._run([str(self.bin("pip")), "install", "-q", "uv"], quiet, "pip install uv")
-        if not self.lock.exists():
+        if self._needs_resolving():
             self._resolve_lock(quiet)
         self._run([str(self.bin("uv")), "pip", "install", "--python", str(self.python),
                    "--compile-bytecode", "-r", str(self.lock)], quiet, "uv pip install")
@@ -240,7 +253,7 @@ class Rig:
         assert self.server_version is not None
         version = self.server_version
         top = self.home / "requirements.in"
-        top.write_text("\n".join(self.requirements_for(version)) + "\n")
+        top.write_text(self._wanted_requirements())
         # Seeded with the committed pins, which uv prefers where the release allows them: the
         # versions then differ in what the release needs, not in whatever is newest today.
         self.lock.write_text(self.committed_lock.read_text())
