@@ -23,6 +23,7 @@ Stdlib only: this runs in the project's venv, not in Langflow's.
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import urllib.error
 import urllib.request
@@ -38,6 +39,9 @@ FLOWS: dict[str, dict[str, str]] = {
     "agent_llm_down": {"id": "9c3f4e5d-7a81-4c92-8b3c-4d5e6f7a8b9c",
                        "name": "connector-kit-agent-llm-down", "endpoint": "ck-agent-llm-down"},
 }
+
+#: Cap on any answer read from Langflow (the catalogue is a few MB).
+MAX_BODY = 64 * 1024 * 1024
 
 #: Model name sent to the fake server (the OpenAI component's model field is a combobox).
 FAKE_MODEL = "fake-gpt"
@@ -69,10 +73,19 @@ def _request(method: str, url: str, api_key: str, body: Any = None,
         "x-api-key": api_key, "Content-Type": "application/json", "Accept": "application/json"})
     try:
         with _OPENER.open(req, timeout=timeout) as resp:
-            raw = resp.read()
+            raw = resp.read(MAX_BODY)
             status = resp.status
+            encoding = resp.headers.get("Content-Encoding", "")
     except urllib.error.HTTPError as err:
-        raw, status = err.read(), err.code
+        raw, status, encoding = err.read(MAX_BODY), err.code, err.headers.get("Content-Encoding", "")
+    except (urllib.error.URLError, OSError) as err:
+        raise FlowBuildError(f"{method} {url} failed: {err}") from None
+    # 1.12 answers /api/v1/all gzip-encoded whatever the request asked; urllib does not decode.
+    if "gzip" in encoding.lower() or raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise FlowBuildError(f"{method} {url}: the gzip body does not decode ({err})") from None
     try:
         return status, json.loads(raw or b"null")
     except ValueError:
@@ -107,10 +120,20 @@ def find_component(catalogue: dict[str, Any], *names: str) -> tuple[str, dict[st
             for type_key, template in components.items():
                 if not isinstance(template, dict) or "template" not in template:
                     continue
-                class_name = (template.get("metadata") or {}).get("component_class_name")
-                if wanted in (type_key, class_name):
+                if wanted in (type_key, _class_name(type_key, template)):
                     return type_key, template
     raise FlowBuildError(f"component {names} not in the server's catalogue")
+
+
+def _class_name(type_key: str, template: dict[str, Any]) -> str:
+    """The component's class: its metadata, else (1.12) the name inside an extension key.
+
+    ``ext:openai:OpenAIModelComponent@official`` -> ``OpenAIModelComponent``.
+    """
+    named = (template.get("metadata") or {}).get("component_class_name")
+    if isinstance(named, str) and named:
+        return named
+    return type_key.rsplit(":", 1)[-1].split("@", 1)[0]
 
 
 # -- nodes and edges -----------------------------------------------------------------------

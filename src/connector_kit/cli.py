@@ -1,4 +1,4 @@
-"""``connector-kit``: certify, record, diff, drift, fuzz, bench, scan, and the live rigs."""
+"""``connector-kit``: certify, record, diff, drift, matrix, fuzz, bench, scan, and the live rigs."""
 
 from __future__ import annotations
 
@@ -174,6 +174,35 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+# -- matrix -------------------------------------------------------------------------------------
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from .testkit.matrix import run_matrix
+
+    versions = [v.strip() for v in args.versions.split(",") if v.strip()]
+    committed = Path(args.cassettes) if args.cassettes else _find_dir("cassettes") / args.framework
+    out = Path(args.out)
+    matrix = run_matrix(args.framework, versions, out, committed=committed,
+                        live_dir=Path(args.live_dir) if args.live_dir else None,
+                        connector=args.connector, scenarios=args.scenario)
+    written = matrix.write(out)
+    table = Table(title=f"{args.framework}: each release vs the committed {matrix.baseline}",
+                  title_justify="left")
+    table.add_column("scenario")
+    for version in matrix.versions:
+        table.add_column(version)
+    style = {"same": "green", "changed": "yellow", "broken": "bold red"}
+    for name, row in matrix.scenarios.items():
+        table.add_row(name, *(f"[{style[row[v].verdict]}]{row[v].verdict}[/]"
+                              for v in matrix.versions))
+    console.print(table)
+    for version, run in matrix.runs.items():
+        if run.error:
+            err.print(f"[bold red]{version}[/]: {run.error}", highlight=False)
+    console.print("Written: " + ", ".join(str(p) for p in written))
+    return matrix.exit_code
+
+
 # -- scan, rig, bench, fuzz ---------------------------------------------------------------------
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -278,6 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the report as JSON to this file")
     p.add_argument("--md", help="also write the report as Markdown to this file")
     p.set_defaults(func=cmd_drift)
+
+    p = sub.add_parser("matrix", help="record the catalogue on several server releases; compare")
+    p.add_argument("framework", help="langflow or langgraph")
+    p.add_argument("--versions", required=True,
+                   help="comma-separated releases (LangGraph: langgraph-api; Langflow: langflow)")
+    p.add_argument("--out", default="reports/matrix", help="where recordings and reports go")
+    p.add_argument("--cassettes", help="the committed baseline (default: cassettes/<framework>)")
+    p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    p.add_argument("--connector", help="connector to record with (default: the framework's)")
+    p.add_argument("--live-dir", help="folder holding the rigs (default: ./live)")
+    p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser("fuzz", help="fuzz a connector's extractors and parsers with Hypothesis")
     p.add_argument("target", help="registry name or pkg.module:Class")

@@ -16,6 +16,7 @@ so versions never share a venv and can run side by side. Its pins come from
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import json
 import os
@@ -24,9 +25,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -343,7 +346,8 @@ class Rig:
         self.install()
         self.work.mkdir(parents=True, exist_ok=True)
         try:
-            handle = self._launch()
+            with _start_lock():
+                handle = self._launch()
         except BaseException:
             self._kill_recorded()
             raise
@@ -385,6 +389,23 @@ class Rig:
         except (ValueError, TypeError) as exc:
             raise RigError(f"{self.state_file} is unreadable ({exc}). Stop any server it "
                            "started by hand, then delete the file.") from None
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    """One rig start at a time on this machine, from port pick to healthy.
+
+    A free port is only free until somebody binds it: two rigs starting together (two
+    pytest workers, two checkouts) can pick the same one, and then one server exits while
+    the other answers its health check. Holding this lock across the start closes that window.
+    """
+    path = Path(tempfile.gettempdir()) / "connector-kit-rig-start.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def rig_metadata(rig: Rig, handle: RigHandle) -> dict[str, Any]:
