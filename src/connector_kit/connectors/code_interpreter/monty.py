@@ -4,8 +4,9 @@ Design (pydantic-monty 1.4, a pool of ``monty`` worker processes):
 
 * **One pool per connector**, a sync :class:`pydantic_monty.Monty` started lazily on the first
   execution and reused. ``execute_code`` checks a worker out in the calling thread;
-  ``aexecute_code`` does the same in a small per-connector thread pool (one thread per worker),
-  so N concurrent calls really run on N worker processes. ``feed_run`` releases the GIL, and this
+  ``aexecute_code`` hands the call to one of a few long-lived threads (one per worker, see
+  ``_dispatch.py``: one queue put there, one loop callback back), so N concurrent calls really
+  run on N worker processes. ``feed_run`` releases the GIL, and this
   measured faster than a second ``AsyncMonty`` pool at every concurrency (see
   ``connector_kit.testkit.benchmarks.monty``) while starting half the processes.
 * **Every execution is a fresh session** (``checkout()``), so nothing leaks between snippets and
@@ -41,7 +42,6 @@ import sys
 import threading
 import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
@@ -51,6 +51,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ..base import ConnectorConfig
 from ..exceptions import CodeExecutionSetupError
 from ..registry import ConnectorRegistry
+from ._dispatch import Dispatcher
 from .base import BaseCodeInterpreterConnector, CodeExecutionResult
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class _WorkerPool:
         )
         monty.__enter__()
         self.monty: pydantic_monty.Monty = monty
-        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="connector-kit-monty")
+        self.dispatcher = Dispatcher(size, "connector-kit-monty")
         self._lock = threading.Lock()
         self._in_flight = 0
         self._closing = False
@@ -227,7 +228,7 @@ class _WorkerPool:
         # Best effort: __exit__ does not raise in practice, and workers die with the host.
         with contextlib.suppress(Exception):
             self.monty.__exit__(None, None, None)
-        self.executor.shutdown(wait=False)
+        self.dispatcher.shutdown()
 
 
 class _Runtime:
@@ -483,18 +484,19 @@ class MontyConnector(BaseCodeInterpreterConnector):
             return rejected
         pool = self._acquire()
         try:
-            job = pool.executor.submit(self._run, pool, code, inputs, limits, resource_limits)
+            future, job = pool.dispatcher.submit(self._run, pool, code, inputs, limits, resource_limits)
         except BaseException:
             pool.leave()
             raise
         try:
-            return await asyncio.wrap_future(job)
+            result: CodeExecutionResult = await future
         except asyncio.CancelledError:
             # Not started yet: it never will, so give its slot back. Already running: it
             # finishes within its time limit and releases the slot itself.
-            if job.cancel():
+            if pool.dispatcher.cancel(job):
                 pool.leave()
             raise
+        return result
 
     def _run(
         self,

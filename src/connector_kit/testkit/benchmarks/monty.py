@@ -261,4 +261,148 @@ def run(*, quick: bool = False) -> BenchReport:
             f"{pool_size} calls in flight on {pool_size} workers (ideal {pool_size}x)."
         )
     report.notes += later_notes
+    ratio_rows, ratio_notes = code_block_ratios(quick=quick)
+    report.rows += ratio_rows
+    report.notes += ratio_notes
+    report.notes.append(_load_note())
     return report
+
+
+def _load_note() -> str:
+    """The machine's load while measuring: figures on a shared machine need it next to them."""
+    try:
+        one, five, _fifteen = os.getloadavg()
+    except OSError:  # pragma: no cover - not on this platform
+        return "load average unavailable"
+    return (f"Load average at the end of the run: {one:.1f} (1 min), {five:.1f} (5 min) on "
+            f"{os.cpu_count()} CPUs; other processes shared the cores, so absolute rates are low "
+            "and the interleaved ratios are the figures to read.")
+
+
+# -- code blocks vs a raw sync pool loop (issue 17) ------------------------------------------------
+
+TINY_CODE = "1 + 1"
+TINY_GOAL = 0.8  # ours / raw sync pool loop, runs per second
+
+
+def _raw_pool_loop(pool: Any, threads: int, n: int, code: str, limits: Any) -> float:
+    """Runs/s of ``threads`` threads each looping ``checkout()`` + ``feed_run`` on one sync pool."""
+    import threading
+
+    def loop(count: int) -> None:
+        for _ in range(count):
+            with pool.checkout(limits=limits, os_policy={"sleep": "system"}) as session:
+                session.feed_run(code, print_callback=lambda _s, _t: None)
+
+    workers = [threading.Thread(target=loop, args=(n // threads,)) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return (n // threads) * threads / (time.perf_counter() - started)
+
+
+def _generate(block: Any, frame: Any) -> None:
+    out = block.generate(frame)
+    if not out["r_success"].all():
+        raise RuntimeError("benchmark snippet failed in PythonInterpreterBlock")
+
+
+def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[dict[str, Any]], list[str]]:
+    """PythonInterpreterBlock (and aexecute_code x8) vs a raw sync pool loop, interleaved.
+
+    Every variant uses a pool of the same size. The variants run in alternating chunks of
+    ``chunk`` snippets and their wall and host CPU times are summed over all chunks, so load
+    drift on a shared machine hits each alike; each ratio names its divisor. Then the
+    CPU-bound speed-up of the block with ``pool_size`` workers over one worker (the
+    parallelism that running rows in per-worker batches must keep), also interleaved.
+    """
+    import pandas as pd
+    import pydantic_monty as pm
+
+    from ...blocks import PythonInterpreterBlock
+    from ...connectors.code_interpreter import MontyConnector
+    from ...connectors.code_interpreter.monty import _cache_missing_opentelemetry
+
+    _cache_missing_opentelemetry()
+    chunk = 500
+    rounds = 4 if quick else 16
+    connector = MontyConnector()
+    size = connector.pool_size
+    limits = connector.resolve_limits(30.0).resource_limits()
+    block = PythonInterpreterBlock(block_name="bench_code", input_cols=["code"], output_cols=["r"],
+                                   connector_kwargs={"pool_size": size}, show_progress=False)
+    frame = pd.DataFrame({"code": [TINY_CODE] * chunk})
+    totals: dict[str, list[float]] = {"raw": [0.0, 0.0], "block": [0.0, 0.0], "async": [0.0, 0.0]}
+
+    async def in_flight(count: int) -> None:
+        gate = asyncio.Semaphore(8)
+
+        async def one() -> None:
+            async with gate:
+                result = await connector.aexecute_code(TINY_CODE, timeout=30.0)
+                if not result.success:
+                    raise RuntimeError(f"benchmark snippet failed: {result.error}")
+
+        await asyncio.gather(*(one() for _ in range(count)))
+
+    def add(name: str, call: Callable[[], Any]) -> None:
+        cpu, started = time.process_time(), time.perf_counter()
+        call()
+        totals[name][0] += time.perf_counter() - started
+        totals[name][1] += time.process_time() - cpu
+
+    variants: list[tuple[str, Callable[[], Any]]] = [
+        ("raw", lambda: _raw_pool_loop(pool, size, chunk, TINY_CODE, limits)),
+        ("block", lambda: _generate(block, frame)),
+    ]
+    if include_async:
+        variants.append(("async", lambda: asyncio.run(in_flight(chunk))))
+    heavy = pd.DataFrame({"code": [CPU_CODE] * (4 * size)})
+    one_worker = PythonInterpreterBlock(block_name="bench_cpu1", input_cols=["code"], output_cols=["r"],
+                                        connector_kwargs={"pool_size": 1}, show_progress=False)
+    heavy_totals = {"one": 0.0, "pool": 0.0}
+    try:
+        with pm.Monty(max_processes=size, request_timeout=7201.0) as pool:
+            for _name, call in variants:  # warm: every worker spawned
+                call()
+            for _ in range(rounds):
+                for name, call in variants:
+                    add(name, call)
+        _generate(one_worker, heavy.head(1))
+        for _ in range(3 if quick else 8):
+            for name, which in (("one", one_worker), ("pool", block)):
+                started = time.perf_counter()
+                _generate(which, heavy)
+                heavy_totals[name] += time.perf_counter() - started
+    finally:
+        one_worker.close()
+        block.close()
+        connector.close()
+
+    runs = chunk * rounds
+    raw_name = f"raw sync Monty pool loop ({size} threads)"
+
+    def row(variant: str, name: str) -> dict[str, Any]:
+        wall, cpu = totals[name]
+        raw_wall = totals["raw"][0]
+        return {"variant": variant, "runs": runs, "runs_per_s": round(runs / wall),
+                "host_cpu_us_per_run": round(cpu / runs * 1e6, 1),
+                "ratio": round(raw_wall / wall, 2), "divided_by": "-" if name == "raw" else raw_name}
+
+    rows = [row(raw_name, "raw"), row(f"PythonInterpreterBlock.generate (chunks of {chunk} rows)", "block")]
+    if include_async:
+        rows.append(row("MontyConnector.aexecute_code x8 in flight", "async"))
+    speedup = heavy_totals["one"] / heavy_totals["pool"]
+    rows.append({"variant": f"PythonInterpreterBlock CPU-bound snippet, {size} workers", "runs": None,
+                 "runs_per_s": None, "host_cpu_us_per_run": None, "ratio": round(speedup, 2),
+                 "divided_by": "the same block with pool_size=1"})
+    notes = [
+        f"Tiny snippet {TINY_CODE!r}: {rounds} interleaved rounds of {chunk} runs per variant; ratio = "
+        f"ours runs/s / {raw_name} runs/s over the same rounds. Goal >= {TINY_GOAL}: "
+        + ", ".join(f"{r['variant']} {r['ratio']}" for r in rows[1:-1]) + ".",
+        f"CPU-bound snippet: {speedup:.2f}x the runs/s with {size} workers over 1 (ideal {size}x): "
+        "the block keeps the pool's parallel speed-up.",
+    ]
+    return rows, notes
