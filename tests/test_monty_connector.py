@@ -805,7 +805,11 @@ def test_benchmark_quick_smoke() -> None:
     assert "MontyConnector.execute_code (warm)" in variants
     assert {f"MontyConnector.aexecute_code x{c}" for c in (1, 2, 8, 32)} <= set(variants)
     assert any("subprocess" in v for v in variants)
-    assert all(row["median_ms"] > 0 for row in report.rows)
+    assert all(row["median_ms"] > 0 for row in report.rows if row["median_ms"] is not None)
+    ratios = [row for row in report.rows if row["ratio"] is not None]
+    assert any("PythonInterpreterBlock" in row["variant"] for row in ratios)
+    assert any(row["variant"].startswith("MontyConnector.aexecute_code x8") for row in ratios)
+    assert all(row["ratio"] > 0 and row["divided_by"] for row in ratios)  # each names its divisor
 
 
 # -- last: nothing left behind -------------------------------------------------------------

@@ -263,6 +263,8 @@ def run(*, quick: bool = False) -> BenchReport:
     report.notes += later_notes
     ratio_rows, ratio_notes = code_block_ratios(quick=quick)
     report.rows += ratio_rows
+    keys = list(dict.fromkeys(key for row in report.rows for key in row))
+    report.rows = [{key: row.get(key) for key in keys} for row in report.rows]  # one shape
     report.notes += ratio_notes
     report.notes.append(_load_note())
     return report
