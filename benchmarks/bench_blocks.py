@@ -1,4 +1,4 @@
-"""AgentBlock rows/s on loopback at max_concurrency 1, 8, 32 vs a per-request client.
+"""Block throughput on loopback: AgentBlock by concurrency, a 100,000-row frame, code blocks vs raw Monty.
 
     .venv/bin/python benchmarks/bench_blocks.py [--quick] [--out DIR]
 

@@ -237,7 +237,8 @@ class PythonInterpreterBlock(BaseBlock):
                 raise RowFailedError(self.block_name, position, problem)
             self._store(results, position, result_row(success=False, error=problem))
         if runnable:
-            threads = min(self.max_concurrency, len(runnable), getattr(connector, "pool_size", 4))
+            threads = min(self.max_concurrency, len(runnable),
+                          getattr(connector, "pool_size", self.max_concurrency))
             with self._progress(len(runnable)) as advance:
                 def work(position: int, code: str) -> None:
                     try:

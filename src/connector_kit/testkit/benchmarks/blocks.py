@@ -1,19 +1,26 @@
-"""AgentBlock throughput on loopback: rows/s at max_concurrency 1, 8, 32 vs a per-request client.
+"""Block throughput on loopback: AgentBlock rows/s by concurrency, large frames, code blocks.
 
 The server is a stdlib ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive, ``disable_nagle_algorithm``,
 a deep listen backlog) answering every POST with a Langflow-shaped JSON body. It runs in a
 **separate process**: in-process, its threads would compete for the GIL with the client being
-measured. Two scenarios:
+measured. It notes the arrival time of every 500th request (``GET /stats``). Scenarios:
 
 - ``fast server``: answers at once, so the client's own cost per row is what is measured;
 - ``agent latency``: each answer waits :data:`AGENT_LATENCY_S` first, as a real agent does,
-  so what concurrency buys is visible.
+  so what concurrency buys is visible;
+- ``large frame``: one ``generate`` on 100,000 rows (5,000 with ``--quick``) in a fresh
+  process, with response dicts and with ``arrow_safe`` JSON text: rows/s of each tenth of the
+  rows (from the stub's arrival marks; last tenth / first tenth = 1.0 means flat) and the
+  peak RSS growth (``ru_maxrss`` minus the RSS just before), also at a fifth of the rows, so
+  growth per row is visible;
+- code blocks: PythonInterpreterBlock vs a raw sync pydantic-monty pool loop on tiny snippets
+  (:func:`connector_kit.testkit.benchmarks.monty.code_block_ratios`), in the notes.
 
-Variants: ``AgentBlock`` (ours: one pooled connector, rows concurrent through
-``aexecute_batch``) at each ``max_concurrency``; ``per-request client``, which mimics the
-published package (sdg-hub 0.9.4 builds a new httpx client for every request and, in its
-default mode, sends rows one after another); and sdg-hub's own ``AgentBlock`` when it is
-installed. The goal: AgentBlock >= 10x the per-request client's rows/s on the fast server.
+Variants: ``AgentBlock`` (ours: one pooled connector, rows concurrent through ``run_batch``)
+at each ``max_concurrency``; ``per-request client``, which mimics the published package
+(sdg-hub 0.9.4 builds a new httpx client for every request and, in its default mode, sends
+rows one after another); and sdg-hub's own ``AgentBlock`` when it is installed. The goal:
+AgentBlock >= 10x the per-request client's rows/s on the fast server.
 """
 
 from __future__ import annotations
@@ -413,8 +420,12 @@ def run(*, quick: bool = False) -> BenchReport:
         from .monty import code_block_ratios
 
         code_rows, code_notes = code_block_ratios(quick=quick, include_async=False)
-        report.rows += [{"scenario": "code blocks, tiny snippets", **row} for row in code_rows]
-        report.notes += code_notes
+        report.notes += [  # the table keeps AgentBlock's columns; the code-block figures are here
+            "PythonInterpreterBlock, measured in this run: " + "; ".join(
+                f"{row['variant']}: {row['runs_per_s'] or '-'} runs/s, ratio {row['ratio']} "
+                f"(divided by {row['divided_by']})" for row in code_rows[1:]),
+            *code_notes,
+        ]
     keys = list(dict.fromkeys(key for row in report.rows for key in row))
     report.rows = [{key: row.get(key) for key in keys} for row in report.rows]  # one shape
     return report

@@ -369,12 +369,13 @@ def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[
         with pm.Monty(max_processes=size, request_timeout=7201.0) as pool:
             for _name, call in variants:  # warm: every worker spawned
                 call()
-            for _ in range(rounds):
-                for name, call in variants:
+            for number in range(rounds):  # the order flips every round: no variant always goes first
+                for name, call in (variants if number % 2 == 0 else variants[::-1]):
                     add(name, call)
         _generate(one_worker, heavy.head(1))
-        for _ in range(3 if quick else 8):
-            for name, which in (("one", one_worker), ("pool", block)):
+        for number in range(4 if quick else 8):
+            order = (("one", one_worker), ("pool", block))
+            for name, which in (order if number % 2 == 0 else order[::-1]):
                 started = time.perf_counter()
                 _generate(which, heavy)
                 heavy_totals[name] += time.perf_counter() - started
