@@ -130,11 +130,12 @@ def test_a_bypass_without_a_reason_is_an_error(tmp_path: Path, reason: str) -> N
 
 
 def test_strict_mode_fails_when_a_suite_does_not_run() -> None:
-    lenient = certify("langgraph", LANGGRAPH_CASSETTES, suites=["contract", "nonexistent"])
-    strict = certify("langgraph", LANGGRAPH_CASSETTES, suites=["contract", "nonexistent"], strict=True)
+    lenient = certify("langgraph", LANGGRAPH_CASSETTES, suites=["contract", "nonexistent"],
+                      strict=False)
+    strict = certify("langgraph", LANGGRAPH_CASSETTES, suites=["contract", "nonexistent"])
     for report in (lenient, strict):
         result = by_id(report)["nonexistent.*"]
-        assert result.status == "skipped"
+        assert result.status == "not run"
         assert "no suite named 'nonexistent'" in result.detail
     assert lenient.ok is True
     assert strict.ok is False
@@ -167,11 +168,11 @@ def test_markdown_report_is_well_formed(reports: list[CertificationReport]) -> N
     assert "## langgraph: certified" in lines
     assert "## bad-auth: NOT certified" in lines
     rows = [line for line in lines if line.startswith("|")]
-    # every table row has the header's 4 cells (escaped pipes inside a cell do not count)
+    # every table row has the header's 5 cells (escaped pipes inside a cell do not count)
     for row in rows:
         cells = [c for c in row.replace("\\|", "").split("|")[1:-1]]
-        assert len(cells) == 4, row
-    assert sum(1 for line in lines if line == "|---|---|---:|---|") == 2
+        assert len(cells) == 5, row
+    assert sum(1 for line in lines if line == "|---|---|---:|---|---|") == 2
     assert "| `custom.awkward` | error |" in text
     assert text.count("```") % 2 == 0  # fenced blocks are closed
     assert "### `contract.registration` failed" in text
@@ -182,7 +183,7 @@ def test_json_report_parses_and_counts(reports: list[CertificationReport]) -> No
     assert data["ok"] is False
     first, second = data["reports"]
     assert first["ok"] is True and first["counts"]["passed"] == 4
-    assert second["counts"] == {"passed": 2, "failed": 2, "error": 1, "bypassed": 0, "skipped": 1}
+    assert second["counts"] == {"passed": 2, "failed": 2, "error": 1, "bypassed": 0, "not run": 1}
     assert {c["id"] for c in second["checks"] if c["status"] == "failed"} == {
         "contract.registration", "contract.headers_and_auth"}
 
@@ -193,9 +194,10 @@ def test_junit_report_parses_and_counts_failures(reports: list[CertificationRepo
     assert [s.get("name") for s in suites] == ["langgraph", "bad-auth"]
     bad_suite = suites[1]
     assert bad_suite.get("tests") == str(len(bad_suite.findall("testcase"))) == "6"
-    assert bad_suite.get("failures") == str(len(bad_suite.findall("testcase/failure"))) == "2"
+    # strict: a check that did not run is a failure, not a skip
+    assert bad_suite.get("failures") == str(len(bad_suite.findall("testcase/failure"))) == "3"
     assert bad_suite.get("errors") == str(len(bad_suite.findall("testcase/error"))) == "1"
-    assert bad_suite.get("skipped") == str(len(bad_suite.findall("testcase/skipped"))) == "1"
+    assert bad_suite.get("skipped") == str(len(bad_suite.findall("testcase/skipped"))) == "0"
     assert suites[0].get("failures") == "0"
     error = bad_suite.find("testcase[@name='awkward']/error")
     assert error is not None and "<tag> & 'quotes'" in (error.text or "")

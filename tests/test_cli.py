@@ -79,12 +79,12 @@ def test_certify_a_bad_connector_exits_1(tmp_path: Path, capsys: pytest.CaptureF
     assert failed == {"contract.registration", "contract.build_request"}
 
 
-def test_certify_strict_fails_on_a_suite_that_did_not_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_certify_an_unknown_suite_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["certify", "langgraph", "--cassettes", str(LANGGRAPH_CASSETTES), "--no-reports",
             "--suite", "contract", "--suite", "nonexistent"]
-    assert main(args) == 0
-    assert main([*args, "--strict"]) == 1
-    assert "NOT CERTIFIED (strict)" in capsys.readouterr().out
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "No suite named 'nonexistent'" in err and "contract" in err
 
 
 def test_certify_with_a_missing_cassette_folder_exits_2(

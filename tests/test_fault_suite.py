@@ -295,15 +295,15 @@ class EchoAgent(BaseAgentConnector):
         return value if isinstance(value, str) else None
 
 
-def test_non_agent_connector_is_skipped_with_a_reason() -> None:
+def test_non_agent_connector_is_not_run_with_a_reason() -> None:
     [result] = run_suite(EchoConnector).results
-    assert result.status == "skipped"
+    assert result.status == "not run"
     assert "not an agent connector" in result.detail
 
 
-def test_own_connector_without_a_recording_is_skipped_then_runs_on_given_responses() -> None:
+def test_own_connector_without_a_recording_is_not_run_then_runs_on_given_responses() -> None:
     [result] = run_suite(EchoAgent).results
-    assert result.status == "skipped"
+    assert result.status == "not run"
     assert "record a cassette" in result.detail
     report = run_suite(EchoAgent, responses=[{"reply": "hello"}])
     assert set(statuses(report)) == ALL_FAULTS
@@ -312,7 +312,7 @@ def test_own_connector_without_a_recording_is_skipped_then_runs_on_given_respons
 
 def test_an_out_of_range_step_is_reported() -> None:
     [result] = run_suite(LangflowConnector, step=3).results
-    assert result.status == "skipped" and "out of range" in result.detail
+    assert result.status == "not run" and "out of range" in result.detail
 
 
 def test_a_broken_baseline_fails_with_the_reason() -> None:

@@ -52,7 +52,8 @@ def run_limited(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter whose address space is capped at LIMIT_BYTES."""
     prelude = ("import resource\n"
                f"resource.setrlimit(resource.RLIMIT_AS, ({LIMIT_BYTES}, {LIMIT_BYTES}))\n")
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=cwd,
+    env = {**os.environ, "COLUMNS": "300"}  # wide tables: matched text is not folded
+    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
 

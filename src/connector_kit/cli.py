@@ -1,14 +1,22 @@
-"""``connector-kit``: certify, record, diff, drift, matrix, fuzz, bench, scan, and the live rigs."""
+"""``connector-kit``: certify, record, diff, drift, matrix, fuzz, bench, scan, and the live rigs.
+
+Exit codes: 0 success; 1 a check failed (or, for ``certify``, did not run and was not
+bypassed); 2 a usage or input problem, shown as one message (the traceback only with
+``--debug``); 3 an internal error (a bug: please report it with the ``--debug`` output).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .connectors.exceptions import ConnectorKitError
@@ -38,12 +46,17 @@ def _cassettes_for(target: str, given: str | None) -> Path | None:
 # -- certify ----------------------------------------------------------------------------------
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from .testkit.certify import certify
+    from .testkit.certify import certify, suite_names
     from .testkit.report import render, write_reports
 
     targets = args.targets or [*BUILTIN_AGENTS, *(["monty"] if _monty_available() else [])]
     if args.cassettes and len(targets) != 1:
         err.print("--cassettes goes with exactly one TARGET.")
+        return 2
+    unknown = sorted(set(args.suite or []) - set(suite_names()))
+    if unknown:
+        err.print(f"[red]No suite named {', '.join(map(repr, unknown))}.[/] Installed suites: "
+                  f"{', '.join(suite_names())}.")
         return 2
     options: dict[str, Any] = {}
     if args.fuzz_examples is not None:
@@ -57,8 +70,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
             err.print(f"[red]No cassette folder {cassettes} for {target}.[/] Record it with "
                       f"`connector-kit record {target}` or pass --cassettes DIR.")
             return 2
-        reports.append(certify(target, cassettes, strict=args.strict, suites=args.suite or None,
-                               options=options, target_name=target))
+        reports.append(certify(target, cassettes, strict=not args.lenient,
+                               suites=args.suite or None, options=options, target_name=target))
     render(reports, console)
     if not args.no_reports:
         written = write_reports(reports, Path(args.report_dir))
@@ -144,6 +157,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         err.print("No recordings to diff on: pass --cassettes DIR.")
         return 2
     report = diff_connectors(args.control, args.target, cassettes, strict=not args.diagnostic)
+    if not report.scenarios:
+        err.print(f"[red]No recordings in {cassettes}:[/] nothing was compared. Record them "
+                  "(connector-kit record ...) or pass --cassettes DIR.")
+        return 2
     console.print(report.to_markdown())
     if args.out:
         out = Path(args.out)
@@ -209,7 +226,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from .testkit.scrub import scan_files
 
     paths = [Path(p) for p in args.paths] or [_find_dir("cassettes")]
-    secrets = [os.environ[name] for name in args.secret_env if os.environ.get(name)]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        err.print(f"[red]Nothing to scan at {', '.join(missing)}[/]: no such file or folder.")
+        return 2
+    unset = [name for name in args.secret_env if not os.environ.get(name)]
+    if unset:
+        err.print(f"[red]--secret-env {', '.join(unset)}: not set[/] (or empty), so that secret "
+                  "cannot be looked for. Export it, or drop the option.")
+        return 2
+    secrets = [os.environ[name] for name in args.secret_env]
     leaks = scan_files(paths, secrets)
     for leak in leaks:
         err.print(f"[red]leak[/] {leak}")
@@ -260,10 +286,35 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 # -- parser -------------------------------------------------------------------------------------
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="connector-kit",
         description="Record, replay, fuzz, fault-inject, benchmark and certify connectors.")
+    parser.add_argument("--version", action="version", version=f"connector-kit {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (for bug reports)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("certify", help="certify connectors offline from their cassettes")
@@ -271,10 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="registry name or pkg.module:Class (default: every built-in connector)")
     p.add_argument("--cassettes", help="cassette folder (default: cassettes/<name> for built-ins)")
     p.add_argument("--strict", action="store_true",
-                   help="fail on any check that neither ran nor was bypassed with a reason")
+                   help="(the default) fail on any check that neither ran nor was bypassed with "
+                        "a written reason")
+    p.add_argument("--lenient", action="store_true",
+                   help="report checks that did not run without failing on them (exploring; "
+                        "the result is not a certification)")
     p.add_argument("--suite", action="append", help="run only this suite (repeatable)")
-    p.add_argument("--fuzz-examples", type=int, help="examples per fuzz property (deep runs)")
-    p.add_argument("--budget-ms", type=float, help="timing budget per replayed scenario")
+    p.add_argument("--fuzz-examples", type=_positive_int,
+                   help="examples per fuzz property (deep runs)")
+    p.add_argument("--budget-ms", type=_positive_float, help="timing budget per replayed scenario")
     p.add_argument("--report-dir", default="reports", help="where the report files go")
     p.add_argument("--no-reports", action="store_true", help="print only; write no files")
     p.set_defaults(func=cmd_certify)
@@ -322,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fuzz", help="fuzz a connector's extractors and parsers with Hypothesis")
     p.add_argument("target", help="registry name or pkg.module:Class")
     p.add_argument("--cassettes", help="recordings to mutate; failures are saved beside them")
-    p.add_argument("--examples", type=int, default=200, help="examples per property")
+    p.add_argument("--examples", type=_positive_int, default=200, help="examples per property")
     p.add_argument("--seed", type=int, help="seed for a reproducible run")
     p.set_defaults(func=cmd_fuzz)
 
@@ -353,10 +409,29 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except ConnectorKitError as exc:
-        err.print(f"[bold red]{type(exc).__name__}[/]: {exc}")
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        return 130
+    except (ConnectorKitError, OSError, ValidationError) as exc:
+        # What a user caused (a bad file, a wrong name, an unwritable folder): one message.
+        _show(exc, args.debug)
         return 2
+    except Exception as exc:
+        _show(exc, args.debug, internal=True)
+        return 3
     return code
+
+
+def _show(exc: BaseException, debug: bool, *, internal: bool = False) -> None:
+    if debug:
+        err.print_exception(show_locals=False)
+    message = escape(str(exc)) or "(no message)"
+    if internal:
+        err.print(f"[bold red]Internal error[/] {type(exc).__name__}: {message}\n"
+                  "This is a bug in connector-kit or in the connector: rerun with --debug and "
+                  "report the traceback.")
+    else:
+        err.print(f"[bold red]{type(exc).__name__}[/]: {message}")
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ def certification_tests(target: str, cassettes: str | Path | None = None, *,
             pytest.fail(f"{result.id}: {result.detail}", pytrace=False)
         if result.status == "bypassed":
             pytest.skip(f"bypassed: {result.detail}")
-        if result.status == "skipped":
+        if result.status == "not run":
             if strict:
                 pytest.fail(f"{result.id} did not run (strict): {result.detail}", pytrace=False)
             pytest.skip(result.detail)

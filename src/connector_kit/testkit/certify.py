@@ -13,6 +13,11 @@ A folder may declare its suites in ``certify.yaml``::
     fuzz: {examples: 200}
 
 Every check can fail: ``tests/test_certify_catches.py`` holds a known-bad connector for each.
+
+A verdict means work was done. A check reports what it exercised (``exercised``: scenarios,
+requests, examples); one that exercised nothing -- no cassette, no matched request, zero
+examples, an unknown suite -- is "not run", never "passed". A strict report (the default)
+is certified only when every check passed or was bypassed with a written reason.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ from .kit import ConnectorTestKit
 from .replay import recorded_key
 from .schemas import DeclarationFile
 
-Status = Literal["passed", "failed", "bypassed", "skipped", "error"]
+Status = Literal["passed", "failed", "bypassed", "not run", "error"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "bypassed", "not run")
 AGENT_SUITES = ("contract", "replay", "fuzz", "faults", "timing")
 CODE_SUITES = ("contract", "sandbox", "timing")
 
@@ -58,8 +64,12 @@ class DeclarationError(ConnectorKitError, ValueError):
     """A folder's certify.yaml is invalid (e.g. a bypass without a written reason)."""
 
 
-class CheckSkipped(Exception):
-    """Raised inside a check when it cannot run here; strict mode fails on it."""
+class CheckNotRun(Exception):
+    """Raised inside a check when it cannot do its work here; strict mode fails on it."""
+
+
+#: The former name, kept for suites written against it.
+CheckSkipped = CheckNotRun
 
 
 @dataclass
@@ -70,10 +80,15 @@ class CheckResult:
     detail: str = ""
     duration_ms: float = 0.0
     figures: dict[str, Any] = field(default_factory=dict)
+    #: What the check actually did: {"scenarios": 3, "requests": 5}, {"examples": 200}.
+    exercised: dict[str, int] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return f"{self.suite}.{self.name}"
+
+    def work(self) -> str:
+        return ", ".join(f"{count} {what}" for what, count in self.exercised.items())
 
 
 @dataclass
@@ -98,14 +113,19 @@ class Check:
             produced = self.run()
         except CheckFailed as exc:
             return CheckResult(self.suite, self.name, "failed", str(exc), _ms(started), exc.figures)
-        except CheckSkipped as exc:
-            return CheckResult(self.suite, self.name, "skipped", str(exc), _ms(started))
+        except CheckNotRun as exc:
+            return CheckResult(self.suite, self.name, "not run", str(exc), _ms(started))
         except Exception as exc:
             # One line a reader can act on; a report cell never holds a traceback.
             return CheckResult(self.suite, self.name, "error", describe_error(exc), _ms(started))
         figures = produced if isinstance(produced, dict) else {}
         detail = produced if isinstance(produced, str) else str(figures.pop("detail", ""))
-        return CheckResult(self.suite, self.name, "passed", detail, _ms(started), figures)
+        exercised = {str(k): int(v) for k, v in (figures.pop("exercised", None) or {}).items()}
+        if exercised and not any(exercised.values()):
+            nothing = ", ".join(f"0 {what}" for what in exercised)
+            return CheckResult(self.suite, self.name, "not run", f"exercised nothing ({nothing})"
+                               + (f": {detail}" if detail else ""), _ms(started), figures, exercised)
+        return CheckResult(self.suite, self.name, "passed", detail, _ms(started), figures, exercised)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -158,15 +178,17 @@ class CertificationReport:
     server_versions: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        counts = {s: 0 for s in ("passed", "failed", "error", "bypassed", "skipped")}
+        counts: dict[str, int] = {s: 0 for s in STATUSES}
         for result in self.results:
             counts[result.status] += 1
         return counts
 
     @property
     def ok(self) -> bool:
-        bad: set[str] = {"failed", "error", "skipped"} if self.strict else {"failed", "error"}
-        return not any(r.status in bad for r in self.results)
+        """Certified: something was checked and nothing failed; strict: every check ran."""
+        bad: set[str] = {"failed", "error", "not run"} if self.strict else {"failed", "error"}
+        ran = any(r.status == "passed" for r in self.results)
+        return ran and not any(r.status in bad for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,7 +198,7 @@ class CertificationReport:
             "server_versions": self.server_versions,
             "checks": [{"id": r.id, "suite": r.suite, "name": r.name, "status": r.status,
                         "detail": r.detail, "duration_ms": round(r.duration_ms, 2),
-                        "figures": r.figures} for r in self.results],
+                        "exercised": r.exercised, "figures": r.figures} for r in self.results],
         }
 
 
@@ -208,6 +230,10 @@ class Plan:
     kit: ConnectorTestKit | None
     declaration: Declaration
     options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Options given in code or on the command line obey the same bounds as certify.yaml.
+        validate(DeclarationFile, self.options, "certification options", error=DeclarationError)
 
     def setting(self, suite: str, key: str, default: Any) -> Any:
         if key in self.options.get(suite, {}):
@@ -242,7 +268,9 @@ def plan_checks(plan: Plan, suites: list[str] | None = None) -> list[Check]:
             continue
         builder = _SUITES.get(suite)
         if builder is None:
-            checks.append(Check(suite, "*", _skip(f"no suite named '{suite}' is installed")))
+            known = ", ".join(sorted(_SUITES))
+            checks.append(Check(suite, "*", _skip(f"no suite named '{suite}' is installed "
+                                                  f"(known: {known})")))
             continue
         try:
             checks.extend(builder(plan))
@@ -264,6 +292,12 @@ def _error(exc: Exception) -> Callable[[], None]:
         raise exc
 
     return run
+
+
+def suite_names() -> list[str]:
+    """Every installed suite's name (built-in and plugged in)."""
+    _load_plugin_suites()
+    return sorted(_SUITES)
 
 
 def run_checks(checks: list[Check]) -> list[CheckResult]:
@@ -298,7 +332,7 @@ def _load(target: str | type[BaseConnector]) -> type[BaseConnector]:
 
 
 def certify(kit_or_target: ConnectorTestKit | str | type[BaseConnector],
-            cassettes: Path | None = None, *, strict: bool = False,
+            cassettes: Path | None = None, *, strict: bool = True,
             suites: list[str] | None = None, options: dict[str, Any] | None = None,
             target_name: str | None = None) -> CertificationReport:
     """Certify a connector: run every declared check and return the report."""
@@ -385,7 +419,8 @@ def _check_config_validation(cls: type[BaseConnector]) -> dict[str, Any]:
     else:
         if not is_code_connector(cls):
             raise CheckFailed("the connector constructs without any config; require `config`.")
-    return {"detail": f"{len(refused)} invalid configs refused", "refused": len(refused)}
+    return {"detail": f"{len(refused)} invalid configs refused", "refused": len(refused),
+            "exercised": {"configs": len(refused) + 1}}
 
 
 def _check_headers(cls: type[BaseAgentConnector], plan: Plan) -> dict[str, Any]:
@@ -420,7 +455,7 @@ def _check_headers(cls: type[BaseAgentConnector], plan: Plan) -> dict[str, Any]:
 
 def _check_build_request(cls: type[BaseAgentConnector], plan: Plan) -> dict[str, Any]:
     if plan.kit is None or not plan.cassettes():
-        raise CheckSkipped("no cassettes to compare build_request with")
+        raise CheckNotRun("no cassettes to compare build_request with")
     normalizer = plan.kit.normalizer
     compared = 0
     for cassette in plan.cassettes():
@@ -455,7 +490,11 @@ def _check_build_request(cls: type[BaseAgentConnector], plan: Plan) -> dict[str,
                 f"{section.get('name')}: build_request differs from the recorded request:\n  "
                 + "\n  ".join(map(str, differences[:8]))
             )
-    return {"detail": f"{compared} recorded request(s) match", "compared": compared}
+    if not compared:
+        raise CheckNotRun(f"no recorded request to compare build_request with: none of the "
+                          f"{len(plan.cassettes())} cassette(s) reached the run request")
+    return {"detail": f"{compared} recorded request(s) match", "compared": compared,
+            "exercised": {"scenarios": compared}}
 
 
 # -- the replay suite ------------------------------------------------------------------------
@@ -480,7 +519,8 @@ def _replay_check(kit: ConnectorTestKit, name: str) -> Callable[[], dict[str, An
         outcome = result.outcome
         shown = "ok" if outcome is not None and outcome.ok else getattr(outcome, "error_type", "?")
         return {"detail": f"reproduced: {shown}, {len(result.requests)} request(s)",
-                "elapsed_ms": round(result.elapsed_ms, 2), "requests": len(result.requests)}
+                "elapsed_ms": round(result.elapsed_ms, 2), "requests": len(result.requests),
+                "exercised": {"scenarios": 1, "requests": len(result.requests)}}
 
     return run
 
@@ -518,6 +558,7 @@ def _replay_timing(plan: Plan) -> dict[str, Any]:
                           "(it sleeps or does heavy work per call).", figures)
     figures["detail"] = (f"median {figures['median_ms']} ms, worst {figures['worst_ms']} ms "
                          f"({worst}), budget {budget:g} ms")
+    figures["exercised"] = {"scenarios": len(per_scenario), "replays": len(per_scenario) * rounds}
     return figures
 
 
@@ -542,6 +583,7 @@ def _code_timing(plan: Plan) -> dict[str, Any]:
         raise CheckFailed(f"warm execution median {median:.2f} ms is over the {budget:g} ms budget.",
                           figures)
     figures["detail"] = f"warm median {figures['median_ms']} ms (budget {budget:g} ms)"
+    figures["exercised"] = {"executions": len(samples)}
     return figures
 
 

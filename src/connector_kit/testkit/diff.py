@@ -94,8 +94,9 @@ class DiffReport:
 
     @property
     def ok(self) -> bool:
-        """Strict mode fails on any difference; diagnostic mode only reports."""
-        return not (self.strict and self.changed)
+        """Strict mode fails on any difference; diagnostic mode only reports. Comparing
+        nothing (no recordings) is never a pass."""
+        return bool(self.scenarios) and not (self.strict and self.changed)
 
     def to_dict(self) -> dict[str, Any]:
         return {"control": self.control, "target": self.target, "cassettes": self.cassettes,

@@ -544,6 +544,7 @@ def run_fault(harness: FaultHarness, fault: Fault, *, tolerance: float = 0.5) ->
     waits = f", waits {figures['waits_s']} s" if observed.sleeps else ""
     figures["detail"] = (f"{figures['outcome']} after {observed.attempts} attempt(s){waits}, "
                          f"{figures['elapsed_ms']:.0f} ms on the clock")
+    figures["exercised"] = {"requests": baseline.requests + observed.requests}
     return figures
 
 

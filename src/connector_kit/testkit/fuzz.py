@@ -922,6 +922,8 @@ def fuzz_suite(plan: Plan) -> list[Check]:
                 raise CheckFailed(head + "\n" + "\n".join(f.describe() for f in failures), numbers)
             numbers["detail"] = (f"{figures.examples} examples + {figures.corpus} corpus, "
                                  f"0 failures, {figures.time_ms:.0f} ms")
+            # zero inputs tried is "not run", never a pass (see certify.Check.execute)
+            numbers["exercised"] = {"examples": figures.examples, "corpus entries": figures.corpus}
             return numbers
 
         return run

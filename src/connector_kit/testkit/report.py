@@ -8,13 +8,14 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .certify import CertificationReport
 from .drift import describe_versions
 
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "bypassed": "yellow",
-          "skipped": "yellow"}
+          "not run": "bold yellow"}
 
 
 def render(reports: list[CertificationReport], console: Console | None = None) -> None:
@@ -25,21 +26,35 @@ def render(reports: list[CertificationReport], console: Console | None = None) -
         table.add_column("check")
         table.add_column("status")
         table.add_column("ms", justify="right")
+        table.add_column("exercised")
         table.add_column("detail", overflow="fold")
         for result in report.results:
             detail = result.detail.split("\n", 3)
-            table.add_row(result.id, f"[{_STYLE[result.status]}]{result.status}[/]",
-                          f"{result.duration_ms:.0f}", "\n".join(detail[:3]))
+            table.add_row(escape(result.id), f"[{_STYLE[result.status]}]{result.status}[/]",
+                          f"{result.duration_ms:.0f}", escape(result.work()),
+                          escape("\n".join(detail[:3])))
         console.print(table)
-        counts = report.counts()
-        verdict = "[green]CERTIFIED[/]" if report.ok else "[bold red]NOT CERTIFIED[/]"
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-        mode = " (strict)" if report.strict else ""
-        console.print(f"{verdict}{mode}: {summary} in {report.duration_ms / 1000:.1f} s")
+        console.print(verdict_line(report, markup=True))
         if report.cassettes:
             console.print(f"Recordings from server versions: "
                           f"{describe_versions(report.server_versions)}", highlight=False)
         console.print()
+
+
+def verdict_line(report: CertificationReport, *, markup: bool = False) -> str:
+    """CERTIFIED / NOT CERTIFIED with the counts, and why when nothing or not everything ran."""
+    counts = report.counts()
+    verdict = "CERTIFIED" if report.ok else "NOT CERTIFIED"
+    if markup:
+        verdict = f"[green]{verdict}[/]" if report.ok else f"[bold red]{verdict}[/]"
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no checks"
+    mode = " (strict)" if report.strict else ""
+    why = ""
+    if not counts["passed"]:
+        why = " -- nothing was checked"
+    elif report.strict and counts["not run"]:
+        why = f" -- {counts['not run']} check(s) did not run (bypass them with a reason in certify.yaml)"
+    return f"{verdict}{mode}: {summary} in {report.duration_ms / 1000:.1f} s{why}"
 
 
 def to_markdown(reports: list[CertificationReport]) -> str:
@@ -49,13 +64,14 @@ def to_markdown(reports: list[CertificationReport]) -> str:
         lines += [f"## {report.target}: {verdict}", "",
                   f"Connector `{report.connector_class}`, cassettes `{report.cassettes or '-'}`, "
                   f"strict: {report.strict}, {report.duration_ms / 1000:.1f} s.", "",
+                  verdict_line(report), "",
                   *([f"Recordings from server versions: "
                      f"{describe_versions(report.server_versions)}.", ""]
                     if report.cassettes else []),
-                  "| check | status | ms | detail |", "|---|---|---:|---|"]
+                  "| check | status | ms | exercised | detail |", "|---|---|---:|---|---|"]
         for r in report.results:
             detail = r.detail.split("\n", 1)[0].replace("|", "\\|")
-            lines.append(f"| `{r.id}` | {r.status} | {r.duration_ms:.0f} | {detail} |")
+            lines.append(f"| `{r.id}` | {r.status} | {r.duration_ms:.0f} | {r.work()} | {detail} |")
         failures = [r for r in report.results if r.status in ("failed", "error")]
         for r in failures:
             lines += ["", f"### `{r.id}` {r.status}", "", "```", r.detail, "```"]
@@ -74,19 +90,21 @@ def to_junit(reports: list[CertificationReport]) -> str:
         counts = report.counts()
         suite = ET.SubElement(
             suites, "testsuite", name=report.target, tests=str(len(report.results)),
-            failures=str(counts["failed"]), errors=str(counts["error"]),
-            skipped=str(counts["skipped"] + counts["bypassed"]),
+            failures=str(counts["failed"] + (counts["not run"] if report.strict else 0)),
+            errors=str(counts["error"]),
+            skipped=str(counts["bypassed"] + (0 if report.strict else counts["not run"])),
             time=f"{report.duration_ms / 1000:.3f}",
         )
         for r in report.results:
             case = ET.SubElement(suite, "testcase", classname=f"{report.target}.{r.suite}",
                                  name=r.name, time=f"{r.duration_ms / 1000:.3f}")
             text = _xml_safe(r.detail)
-            if r.status == "failed":
-                ET.SubElement(case, "failure", message=text.split("\n", 1)[0][:200]).text = text
+            if r.status == "failed" or (r.status == "not run" and report.strict):
+                ET.SubElement(case, "failure", message=f"{r.status}: {text.split(chr(10), 1)[0][:200]}"
+                              ).text = text
             elif r.status == "error":
                 ET.SubElement(case, "error", message=text.split("\n", 1)[0][:200]).text = text
-            elif r.status in ("skipped", "bypassed"):
+            elif r.status in ("not run", "bypassed"):
                 ET.SubElement(case, "skipped", message=f"{r.status}: {text[:200]}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
