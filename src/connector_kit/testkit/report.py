@@ -23,8 +23,8 @@ def render(reports: list[CertificationReport], console: Console | None = None) -
     for report in reports:
         table = Table(title=f"{report.target}  ({report.connector_class})", title_justify="left",
                       show_lines=False)
-        table.add_column("check")
-        table.add_column("status")
+        table.add_column("check", no_wrap=True)  # ids stay whole: readers grep for them
+        table.add_column("status", no_wrap=True)
         table.add_column("ms", justify="right")
         table.add_column("exercised")
         table.add_column("detail", overflow="fold")
