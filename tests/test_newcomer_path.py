@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from examples.my_framework.server import serve
+from rich.console import Console
 
+from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.testkit.cassettes import Cassette
 
@@ -15,6 +17,13 @@ CATALOGUE = REPO / "examples" / "my_framework" / "cassettes"
 SPEC = "examples.my_framework.connector:MyFrameworkConnector"
 FIXED = "examples.my_framework.connector_fixed:FixedMyFrameworkConnector"
 KEY = "my-framework-test-key-0001"
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report table folds cells at the terminal width; a wide one keeps words whole."""
+    monkeypatch.setattr(cli, "console", Console(width=300))
+    monkeypatch.setattr(cli, "err", Console(stderr=True, width=300))
 
 
 @pytest.fixture
