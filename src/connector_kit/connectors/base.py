@@ -6,14 +6,16 @@ import asyncio
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from ._secrets import MASK, is_secret_name
 
 if TYPE_CHECKING:
     from .batch import BatchItem
+    from .executor import ExecutionConfig, ExecutionResult
+    from .operations import OperationCatalogue, OperationFunc, OperationParams, ResultType
 
 
 class ConnectorConfig(BaseModel):
@@ -56,11 +58,21 @@ class ConnectorConfig(BaseModel):
 
 
 class BaseConnector(BaseModel, ABC):
-    """Abstract base for all connectors: ``execute()`` and ``aexecute()``."""
+    """Abstract base for all connectors: ``execute()`` and ``aexecute()``.
+
+    A connector with an operation catalogue (``operations``) is also an executor:
+    ``execute(ExecutionConfig(entity, action, params=...))`` or ``execute(entity, action,
+    params=...)`` run one typed operation (see :mod:`connector_kit.connectors.operations`).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     config: ConnectorConfig = Field(..., description="The connector configuration.")
+
+    #: The connector's typed operations (None: it has none).
+    operations: ClassVar[OperationCatalogue | None] = None
+
+    _operation_state: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @abstractmethod
     def execute(self, request: Any) -> Any:
@@ -69,6 +81,60 @@ class BaseConnector(BaseModel, ABC):
     async def aexecute(self, request: Any) -> Any:
         """Execute asynchronously; the default runs :meth:`execute` in a worker thread."""
         return await asyncio.to_thread(self.execute, request)
+
+    # -- the executor interface (typed operations) -----------------------------------------
+    def run_operation(self, config: ExecutionConfig) -> ExecutionResult:
+        """Run one operation; execution errors are returned, infrastructure errors raised."""
+        from .executor import run_sync
+
+        return run_sync(self, config)
+
+    async def arun_operation(self, config: ExecutionConfig) -> ExecutionResult:
+        """Async :meth:`run_operation`."""
+        from .executor import run_async
+
+        return await run_async(self, config)
+
+    async def acheck_entities(self, entities: Sequence[str]) -> ExecutionResult:
+        """Probe each entity with a read-only operation that needs no parameters, concurrently."""
+        from .health import check_entities
+
+        return await check_entities(self, list(entities))
+
+    def check_entities(self, entities: Sequence[str]) -> ExecutionResult:
+        """Sync :meth:`acheck_entities`: ``data[entity]`` holds status, error and what was probed."""
+        from .batch import run_blocking
+
+        async def probe() -> ExecutionResult:
+            try:
+                return await self.acheck_entities(entities)
+            finally:
+                await self._release_loop()
+
+        return run_blocking(probe)
+
+    @classmethod
+    def to_llm(cls) -> str:
+        """Every operation of this connector as an agent reads it (params, result, next step)."""
+        from .executor import catalogue_of
+
+        catalogue = catalogue_of(cls)
+        title = catalogue.name if catalogue.name == cls.__name__ else f"{catalogue.name} ({cls.__name__})"
+        return catalogue.to_llm(title)
+
+    @classmethod
+    def operation(cls, entity: str, action: str, *, result_type: ResultType = "json",
+                  readonly: bool = False,
+                  params: type[OperationParams] | None = None) -> Callable[[OperationFunc], OperationFunc]:
+        """Decorator adding an operation to this class only (its catalogue is copied first)."""
+        from .operations import OperationCatalogue
+
+        own = cls.__dict__.get("operations")
+        if not isinstance(own, OperationCatalogue):
+            inherited = cls.operations
+            own = inherited.copy(cls.__name__) if inherited is not None else OperationCatalogue(cls.__name__)
+            type.__setattr__(cls, "operations", own)
+        return own.operation(entity, action, result_type=result_type, readonly=readonly, params=params)
 
     async def aexecute_batch(
         self,
@@ -80,11 +146,14 @@ class BaseConnector(BaseModel, ABC):
     ) -> list[BatchItem]:
         """Run many requests through this one connector concurrently, results in order.
 
-        Each request ends as a ``BatchItem`` holding its value or its error; ``fail_fast``
-        raises the first error instead.
+        A request is the connector's own (a dict for agents), an ``ExecutionConfig``, or an
+        ``(entity, action, params)`` tuple (an ``ExecutionResult`` then). Each ends as a
+        ``BatchItem`` holding its value or its error; ``fail_fast`` raises the first error.
         """
         from .batch import run_batch
+        from .executor import as_config
 
+        requests = [as_config(r) or r if isinstance(r, tuple) else r for r in requests]
         return await run_batch(self.aexecute, requests, max_concurrency=max_concurrency,
                                fail_fast=fail_fast, on_result=on_result)
 

@@ -99,7 +99,41 @@ class CodeExecutionSetupError(ConnectorError):
     """The code sandbox could not be started or is not installed."""
 
 
+class ExecutorError(ConnectorKitError):
+    """An operation call named something the connector does not have, or bad parameters.
+
+    Execution errors are kept apart from :class:`ConnectorError` (infrastructure failures):
+    ``execute(entity, action, params=...)`` returns them in ``ExecutionResult.error`` (the
+    exception itself in ``ExecutionResult.exception``) and never sends a request for them.
+    """
+
+
+class EntityNotFoundError(ExecutorError):
+    """The connector has no operations for this entity; the message lists the entities it has."""
+
+
+class ActionNotSupportedError(ExecutorError):
+    """The entity exists but has no such action; the message lists its actions."""
+
+
+class InvalidParameterError(ExecutorError, ValueError):
+    """A parameter has the wrong type or value, or is unknown; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class MissingParameterError(ExecutorError, ValueError):
+    """A required parameter was not given; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 __all__ = [
+    "ActionNotSupportedError",
     "AgentRunError",
     "CodeExecutionSetupError",
     "ConnectorAuthError",
@@ -114,4 +148,8 @@ __all__ = [
     "ConnectorTLSError",
     "ConnectorTimeoutError",
     "ConnectorTransportError",
+    "EntityNotFoundError",
+    "ExecutorError",
+    "InvalidParameterError",
+    "MissingParameterError",
 ]

@@ -23,6 +23,7 @@ from pydantic import PrivateAttr
 from ..base import BaseConnector
 from ..batch import run_blocking
 from ..exceptions import ConnectorConfigError, ConnectorError, ConnectorRequestError
+from ..executor import as_config
 from ..health import HealthCheckResult
 from ..http import HttpClient, RetryPolicy
 
@@ -95,14 +96,24 @@ class BaseAgentConnector(BaseConnector):
     async def _send_async(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
         return await self._drive_async(self._exchange(messages, session_id))
 
-    def execute(self, request: dict[str, Any]) -> dict[str, Any]:
-        """BaseConnector interface: ``request`` holds ``messages`` and ``session_id``."""
+    def execute(self, request: Any, action: str | None = None, *,
+                params: dict[str, Any] | None = None) -> Any:
+        """BaseConnector interface: ``request`` holds ``messages`` and ``session_id``.
+
+        ``execute(ExecutionConfig(...))`` or ``execute(entity, action, params=...)`` run a
+        typed operation instead and return an ExecutionResult.
+        """
+        if (operation := as_config(request, action, params)) is not None:
+            return self.run_operation(operation)
         messages, session_id = _unpack(request)
         result = self.send(messages, session_id)
         assert isinstance(result, dict)
         return result
 
-    async def aexecute(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def aexecute(self, request: Any, action: str | None = None, *,
+                       params: dict[str, Any] | None = None) -> Any:
+        if (operation := as_config(request, action, params)) is not None:
+            return await self.arun_operation(operation)
         messages, session_id = _unpack(request)
         return await self.asend(messages, session_id)
 
@@ -203,8 +214,14 @@ class BaseAgentConnector(BaseConnector):
             client.request("GET", url, headers=self._build_headers(), expect="json", retry=False)
         except ConnectorError as exc:
             return HealthCheckResult(status="unhealthy", error=f"{type(exc).__name__}: {exc}",
-                                     latency_ms=_ms_since(started), checked=checked)
-        return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked)
+                                     latency_ms=_ms_since(started), checked=checked,
+                                     **self._checked_operation())
+        return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked,
+                                 **self._checked_operation())
+
+    def _checked_operation(self) -> dict[str, str | None]:
+        probe = self.operations.check if self.operations is not None else None
+        return {"checked_entity": probe[0], "checked_action": probe[1]} if probe else {}
 
     async def acheck(self) -> HealthCheckResult:
         """Async :meth:`check`."""
@@ -218,8 +235,10 @@ class BaseAgentConnector(BaseConnector):
                                   retry=False)
         except ConnectorError as exc:
             return HealthCheckResult(status="unhealthy", error=f"{type(exc).__name__}: {exc}",
-                                     latency_ms=_ms_since(started), checked=checked)
-        return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked)
+                                     latency_ms=_ms_since(started), checked=checked,
+                                     **self._checked_operation())
+        return HealthCheckResult(status="healthy", latency_ms=_ms_since(started), checked=checked,
+                                 **self._checked_operation())
 
     # -- lifecycle -----------------------------------------------------------------------
     async def _release_loop(self) -> None:

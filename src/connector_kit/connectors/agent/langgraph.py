@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from .._secrets import redact
 from ..exceptions import AgentRunError, ConnectorResponseError
+from ..operations import OperationCatalogue
 from ..registry import ConnectorRegistry
 from ._json import dicts_only, scalar_text, text_of
 from .base import BaseAgentConnector, Exchange, HttpCall
+from .langgraph_ops import LANGGRAPH_OPERATIONS
 
 logger = logging.getLogger("connector_kit.langgraph")
 
@@ -28,6 +30,8 @@ class LangGraphConnector(BaseAgentConnector):
     )
 
     health_path = "/ok"
+    #: Every endpoint as a typed operation: ``execute("runs", "wait", params={...})``.
+    operations: ClassVar[OperationCatalogue | None] = LANGGRAPH_OPERATIONS
 
     @field_validator("assistant_id")
     @classmethod

@@ -1,0 +1,429 @@
+"""LangGraph's HTTP API as typed operations: assistants, threads, runs, stateless runs, health.
+
+Verified against a real ``langgraph dev`` server (langgraph-api 0.16.7). Ids the server
+checks as UUIDs (thread, run, assistant) are validated as UUIDs here, so a malformed id is an
+InvalidParameterError before any request instead of a 400/422 from the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import Field, field_validator
+
+from ..operations import NoParams, OpCall, OperationCatalogue, OperationContext, OperationParams, OpOutput
+from ._json import dicts_only, scalar_text
+
+LANGGRAPH_OPERATIONS = OperationCatalogue("langgraph", check=("health", "check"),
+                                          version=("/info", "version"))
+_op = LANGGRAPH_OPERATIONS.operation
+
+StreamMode = Literal["values", "updates", "messages", "messages-tuple", "events", "debug", "custom"]
+
+
+# -- params models --------------------------------------------------------------------------
+
+class _Page(OperationParams):
+    limit: int = Field(default=10, ge=1, le=1000, description="How many items to return.")
+    offset: int = Field(default=0, ge=0, description="How many items to skip (for paging).")
+
+
+class AssistantsSearchParams(_Page):
+    graph_id: str | None = Field(default=None, min_length=1,
+                                 description="Only assistants of this graph (e.g. 'agent').")
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Only assistants whose metadata has these pairs.")
+
+
+class AssistantGetParams(OperationParams):
+    assistant_id: UUID = Field(description="The assistant's UUID (from assistants.search).")
+
+
+class ThreadsCreateParams(OperationParams):
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="Metadata to store on the thread, e.g. {'session_id': 's1'}.")
+    thread_id: UUID | None = Field(
+        default=None, description="Create the thread with this id (default: a new one).")
+    if_exists: Literal["raise", "do_nothing"] | None = Field(
+        default=None, description="What to do when thread_id already exists.")
+
+
+class ThreadParams(OperationParams):
+    thread_id: UUID = Field(description="The thread's id (from threads.create or threads.search).")
+
+
+class ThreadsSearchParams(_Page):
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        description="Only threads whose metadata has these pairs, e.g. {'session_id': 's1'}.")
+    status: Literal["idle", "busy", "interrupted", "error"] | None = Field(
+        default=None, description="Only threads in this status.")
+
+
+class ThreadsHistoryParams(ThreadParams):
+    limit: int = Field(default=10, ge=1, le=1000, description="How many past states to return, newest first.")
+
+
+class _RunInput(OperationParams):
+    """What a run takes: the assistant, its input (messages or a raw input), its config."""
+
+    assistant_id: str | None = Field(
+        default=None, min_length=1,
+        description="Graph name (e.g. 'agent') or assistant UUID to run (default: the connector's).")
+    messages: list[dict[str, Any]] | str | None = Field(
+        default=None, description="The user's message(s): a string, or [{'role': 'user', 'content': ...}].")
+    input: dict[str, Any] | None = Field(default=None,
+                                         description="The graph's raw input (instead of messages).")
+    config: dict[str, Any] | None = Field(default=None,
+                                          description="The run's config, e.g. {'configurable': {...}}.")
+    metadata: dict[str, Any] | None = Field(default=None, description="Metadata stored on the run.")
+    interrupt_before: list[str] | Literal["*"] | None = Field(
+        default=None, description="Node names to pause before ('*' for all): the thread ends 'interrupted'.")
+    interrupt_after: list[str] | Literal["*"] | None = Field(
+        default=None, description="Node names to pause after ('*' for all).")
+
+    @field_validator("messages")
+    @classmethod
+    def _messages(cls, value: list[dict[str, Any]] | str | None) -> list[dict[str, Any]] | str | None:
+        if isinstance(value, list):
+            for index, message in enumerate(value):
+                if not isinstance(message.get("role", message.get("type")), str):
+                    raise ValueError(f"messages[{index}] needs a string 'role'")
+        return value
+
+    def payload(self, ctx: OperationContext) -> dict[str, Any]:
+        body: dict[str, Any] = {"assistant_id": self.assistant_id or _assistant(ctx)}
+        if self.messages is not None:
+            messages = ([{"role": "user", "content": self.messages}] if isinstance(self.messages, str)
+                        else self.messages)
+            body["input"] = {**(self.input or {}), "messages": messages}
+        elif self.input is not None:
+            body["input"] = self.input
+        for name in ("config", "metadata", "interrupt_before", "interrupt_after"):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
+        return body
+
+
+class _ThreadRun(_RunInput):
+    thread_id: UUID = Field(description="The thread to run on (from threads.create).")
+    multitask_strategy: Literal["reject", "interrupt", "rollback", "enqueue"] | None = Field(
+        default=None, description="What happens when the thread is busy (server default: enqueue).")
+
+    def payload(self, ctx: OperationContext) -> dict[str, Any]:
+        body = super().payload(ctx)
+        if self.multitask_strategy is not None:
+            body["multitask_strategy"] = self.multitask_strategy
+        return body
+
+
+class RunsWaitParams(_ThreadRun):
+    pass
+
+
+class RunsCreateParams(_ThreadRun):
+    pass
+
+
+def _values_mode() -> list[StreamMode]:
+    return ["values"]
+
+
+class _Streamed(OperationParams):
+    stream_mode: list[StreamMode] = Field(default_factory=_values_mode,
+                                          description="Which events to stream.")
+
+
+class RunsStreamParams(_ThreadRun, _Streamed):
+    pass
+
+
+class RunsResumeParams(OperationParams):
+    thread_id: UUID = Field(description="The interrupted thread (its status is 'interrupted').")
+    resume: Any = Field(description="The value the interrupted node's interrupt(...) call returns.")
+    assistant_id: str | None = Field(default=None, min_length=1,
+                                     description="Graph name or assistant UUID (default: the connector's).")
+
+
+class RunParams(OperationParams):
+    thread_id: UUID = Field(description="The run's thread.")
+    run_id: UUID = Field(description="The run's id (from runs.create or runs.list).")
+
+
+class RunsCancelParams(RunParams):
+    wait: bool = Field(default=False, description="Wait until the run has stopped.")
+    action: Literal["interrupt", "rollback"] = Field(
+        default="interrupt", description="interrupt keeps the run's state; rollback deletes the run.")
+
+
+class RunsListParams(_Page):
+    thread_id: UUID = Field(description="The thread whose runs to list.")
+    status: Literal["pending", "running", "error", "success", "timeout", "interrupted"] | None = Field(
+        default=None, description="Only runs in this status.")
+
+
+class StatelessWaitParams(_RunInput):
+    pass
+
+
+class StatelessStreamParams(_RunInput, _Streamed):
+    pass
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _assistant(ctx: OperationContext) -> str:
+    value = getattr(ctx.connector, "assistant_id", None)
+    return value if isinstance(value, str) and value else "agent"
+
+
+def _run_output(ctx: OperationContext, state: Any, thread_id: UUID | None) -> OpOutput:
+    """A finished run's state, with what an agent needs beside it (text, interrupts)."""
+    from .langgraph import LangGraphConnector
+
+    response = ctx.connector.parse_response(state) if isinstance(ctx.connector, LangGraphConnector) \
+        else state
+    meta: dict[str, Any] = {"thread_id": str(thread_id) if thread_id else None,
+                            "text": LangGraphConnector.extract_text(response)}
+    interrupts = response.get("__interrupt__") if isinstance(response, dict) else None
+    if interrupts:
+        meta["interrupted"] = True
+        meta["interrupts"] = interrupts
+    return OpOutput(response, meta)
+
+
+def _page(items: Any, limit: int, offset: int) -> OpOutput:
+    rows = dicts_only(items) if isinstance(items, list) else []
+    return OpOutput(rows, {"pagination": {"limit": limit, "offset": offset, "returned": len(rows),
+                                          "next_offset": offset + len(rows) if len(rows) == limit else None}})
+
+
+def _stream_output(events: list[dict[str, Any]], thread_id: UUID | None) -> OpOutput:
+    meta: dict[str, Any] = {"thread_id": str(thread_id) if thread_id else None, "events": len(events)}
+    for event in events:
+        if event["event"] == "metadata" and isinstance(event["data"], dict):
+            meta["run_id"] = scalar_text(event["data"].get("run_id"))
+        if event["event"] == "error":
+            meta["error"] = event["data"]
+    return OpOutput(events, meta)
+
+
+# -- assistants -------------------------------------------------------------------------
+
+@_op("assistants", "search", result_type="table", readonly=True)
+def assistants_search(ctx: OperationContext, p: AssistantsSearchParams) -> Any:
+    """Search the server's assistants (one per graph, plus any created with a config).
+
+    Next: pass an assistant's graph_id (or its assistant_id) as assistant_id to runs.wait or
+    runs.stream; assistants.get(assistant_id=...) shows one assistant's config.
+    """
+    body = p.model_dump(exclude_none=True)
+    found = yield OpCall("POST", "/assistants/search", body, expect="json")
+    return _page(found, p.limit, p.offset)
+
+
+@_op("assistants", "get", readonly=True)
+def assistants_get(ctx: OperationContext, p: AssistantGetParams) -> Any:
+    """Get one assistant: its graph_id, config, context and metadata.
+
+    Next: run it with runs.wait(thread_id=..., assistant_id=<graph_id>, messages=...).
+    """
+    return (yield OpCall("GET", f"/assistants/{p.assistant_id}"))
+
+
+# -- threads ------------------------------------------------------------------------------
+
+@_op("threads", "create")
+def threads_create(ctx: OperationContext, p: ThreadsCreateParams) -> Any:
+    """Create a thread: the conversation (session) that runs add to and remember.
+
+    Next: runs.wait(thread_id=<thread_id>, messages=...) to talk on it; later runs on the same
+    thread see the earlier turns, so send only the new message. Store a session id in metadata
+    to find the thread again with threads.search(metadata={'session_id': ...}).
+    """
+    body: dict[str, Any] = {"metadata": p.metadata}
+    if p.thread_id is not None:
+        body["thread_id"] = str(p.thread_id)
+    if p.if_exists is not None:
+        body["if_exists"] = p.if_exists
+    thread = yield OpCall("POST", "/threads", body)
+    return OpOutput(thread, {"thread_id": scalar_text(thread.get("thread_id"))})
+
+
+@_op("threads", "get", readonly=True)
+def threads_get(ctx: OperationContext, p: ThreadParams) -> Any:
+    """Get a thread: its status (idle, busy, interrupted, error), metadata and current values.
+
+    Next: threads.state(thread_id=...) for the full state and its next nodes, or
+    runs.resume(thread_id=..., resume=...) when the status is 'interrupted'.
+    """
+    return (yield OpCall("GET", f"/threads/{p.thread_id}"))
+
+
+@_op("threads", "search", result_type="table", readonly=True)
+def threads_search(ctx: OperationContext, p: ThreadsSearchParams) -> Any:
+    """Search threads by metadata (e.g. a session id) and status, newest first.
+
+    Next: use a found thread_id with runs.wait to continue that conversation, or with
+    threads.state / threads.history to read it.
+    """
+    found = yield OpCall("POST", "/threads/search", p.model_dump(exclude_none=True), expect="json")
+    return _page(found, p.limit, p.offset)
+
+
+@_op("threads", "state", readonly=True)
+def threads_state(ctx: OperationContext, p: ThreadParams) -> Any:
+    """The thread's current state: values (the messages so far), next nodes, pending interrupts.
+
+    Next: when 'next' is non-empty the thread is paused: runs.resume(thread_id=..., resume=...).
+    """
+    return (yield OpCall("GET", f"/threads/{p.thread_id}/state"))
+
+
+@_op("threads", "history", result_type="table", readonly=True)
+def threads_history(ctx: OperationContext, p: ThreadsHistoryParams) -> Any:
+    """The thread's past states (checkpoints), newest first.
+
+    Next: compare values across checkpoints to see what each run changed.
+    """
+    found = yield OpCall("POST", f"/threads/{p.thread_id}/history", {"limit": p.limit}, expect="json")
+    return _page(found, p.limit, 0)
+
+
+@_op("threads", "delete")
+def threads_delete(ctx: OperationContext, p: ThreadParams) -> Any:
+    """Delete a thread and its runs and state. Returns {'deleted': thread_id}.
+
+    Next: threads.create() to start a new conversation.
+    """
+    yield OpCall("DELETE", f"/threads/{p.thread_id}", expect="empty")
+    return OpOutput({"deleted": str(p.thread_id)}, {"thread_id": str(p.thread_id)})
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+@_op("runs", "wait")
+def runs_wait(ctx: OperationContext, p: RunsWaitParams) -> Any:
+    """Run the assistant on a thread and wait for the final state (the messages of the run).
+
+    meta['text'] is the last AI message's text; meta['interrupted'] is set when the graph paused.
+    Next: runs.wait again on the same thread_id for the next turn (send only the new message);
+    runs.resume(thread_id=..., resume=...) when interrupted; threads.state to inspect.
+    """
+    state = yield OpCall("POST", f"/threads/{p.thread_id}/runs/wait", p.payload(ctx))
+    return _run_output(ctx, state, p.thread_id)
+
+
+@_op("runs", "stream", result_type="events")
+def runs_stream(ctx: OperationContext, p: RunsStreamParams) -> Any:
+    """Run the assistant on a thread and collect its streamed events (Server-Sent Events).
+
+    The first event ('metadata') names the run: meta['run_id']. A graph error ends the stream
+    with an 'error' event (meta['error']). Sent once, never retried (no duplicate runs).
+    Next: threads.state(thread_id=...) for the final state, or runs.wait for the next turn.
+    """
+    body = {**p.payload(ctx), "stream_mode": p.stream_mode}
+    events = yield OpCall("POST", f"/threads/{p.thread_id}/runs/stream", body, expect="stream")
+    return _stream_output(events, p.thread_id)
+
+
+@_op("runs", "create")
+def runs_create(ctx: OperationContext, p: RunsCreateParams) -> Any:
+    """Start a background run on a thread and return at once (status 'pending').
+
+    Next: runs.join(thread_id=..., run_id=<run_id>) waits for its final state;
+    runs.cancel(thread_id=..., run_id=...) stops it; runs.list shows its status.
+    """
+    run = yield OpCall("POST", f"/threads/{p.thread_id}/runs", p.payload(ctx))
+    return OpOutput(run, {"thread_id": str(p.thread_id), "run_id": scalar_text(run.get("run_id")),
+                          "status": scalar_text(run.get("status"))})
+
+
+@_op("runs", "join")
+def runs_join(ctx: OperationContext, p: RunParams) -> Any:
+    """Wait for a background run (from runs.create) to finish and return the thread's final state.
+
+    Next: runs.wait for the next turn on the same thread.
+    """
+    state = yield OpCall("GET", f"/threads/{p.thread_id}/runs/{p.run_id}/join")
+    output = _run_output(ctx, state, p.thread_id)
+    output.meta["run_id"] = str(p.run_id)
+    return output
+
+
+@_op("runs", "cancel")
+def runs_cancel(ctx: OperationContext, p: RunsCancelParams) -> Any:
+    """Cancel a pending or running run. Returns {'cancelled': run_id}.
+
+    Next: runs.list(thread_id=...) shows its final status.
+    """
+    yield OpCall("POST", f"/threads/{p.thread_id}/runs/{p.run_id}/cancel",
+                 query={"wait": p.wait, "action": p.action}, expect="empty")
+    return OpOutput({"cancelled": str(p.run_id)}, {"thread_id": str(p.thread_id), "run_id": str(p.run_id)})
+
+
+@_op("runs", "list", result_type="table", readonly=True)
+def runs_list(ctx: OperationContext, p: RunsListParams) -> Any:
+    """List a thread's runs (run_id, status, created_at), newest first.
+
+    Next: runs.join(thread_id=..., run_id=...) for a run's result, runs.cancel to stop one.
+    """
+    query = {"limit": p.limit, "offset": p.offset, "status": p.status}
+    runs = yield OpCall("GET", f"/threads/{p.thread_id}/runs", query=query, expect="json")
+    return _page(runs, p.limit, p.offset)
+
+
+@_op("runs", "resume")
+def runs_resume(ctx: OperationContext, p: RunsResumeParams) -> Any:
+    """Resume an interrupted thread: the paused node's interrupt(...) returns ``resume``.
+
+    Next: check meta['interrupted'] again (a graph may pause more than once), then runs.wait
+    for the next turn.
+    """
+    body = {"assistant_id": p.assistant_id or _assistant(ctx), "command": {"resume": p.resume}}
+    state = yield OpCall("POST", f"/threads/{p.thread_id}/runs/wait", body)
+    return _run_output(ctx, state, p.thread_id)
+
+
+# -- stateless runs -----------------------------------------------------------------------
+
+@_op("stateless_runs", "wait")
+def stateless_wait(ctx: OperationContext, p: StatelessWaitParams) -> Any:
+    """Run the assistant once without a thread (nothing is remembered) and wait for the result.
+
+    Next: for a conversation that continues, use threads.create and runs.wait instead.
+    """
+    state = yield OpCall("POST", "/runs/wait", p.payload(ctx))
+    return _run_output(ctx, state, None)
+
+
+@_op("stateless_runs", "stream", result_type="events")
+def stateless_stream(ctx: OperationContext, p: StatelessStreamParams) -> Any:
+    """Run the assistant once without a thread and collect its streamed events.
+
+    Next: read the last 'values' event's data for the final messages.
+    """
+    body = {**p.payload(ctx), "stream_mode": p.stream_mode}
+    events = yield OpCall("POST", "/runs/stream", body, expect="stream")
+    return _stream_output(events, None)
+
+
+# -- server -------------------------------------------------------------------------------
+
+@_op("health", "check", readonly=True)
+def health_check(ctx: OperationContext, p: NoParams) -> Any:
+    """Is the server up? GET /ok answers {'ok': true}.
+
+    Next: assistants.search() to see what it serves.
+    """
+    return (yield OpCall("GET", "/ok", expect="json"))
+
+
+@_op("server", "info", readonly=True)
+def server_info(ctx: OperationContext, p: NoParams) -> Any:
+    """The server's version and feature flags (GET /info).
+
+    Next: assistants.search() to list the graphs it serves.
+    """
+    return (yield OpCall("GET", "/info"))
