@@ -4,6 +4,7 @@ from .agent import BaseAgentConnector, HttpCall, LangflowConnector, LangGraphCon
 from .base import BaseConnector, ConnectorConfig
 from .batch import BatchItem
 from .exceptions import (
+    ActionNotSupportedError,
     AgentRunError,
     CodeExecutionSetupError,
     ConnectorAuthError,
@@ -18,12 +19,27 @@ from .exceptions import (
     ConnectorTimeoutError,
     ConnectorTLSError,
     ConnectorTransportError,
+    EntityNotFoundError,
+    ExecutorError,
+    InvalidParameterError,
+    MissingParameterError,
 )
+from .executor import ExecutionConfig, ExecutionResult, ExecutorProtocol, Provenance
 from .health import HealthCheckResult
 from .http import CallStats, FakeClock, HttpClient, RetryPolicy
+from .operations import (
+    NoParams,
+    OpCall,
+    Operation,
+    OperationCatalogue,
+    OperationContext,
+    OperationParams,
+    OpOutput,
+)
 from .registry import ConnectorRegistry
 
 __all__ = [
+    "ActionNotSupportedError",
     "AgentRunError",
     "BaseAgentConnector",
     "BaseConnector",
@@ -44,11 +60,26 @@ __all__ = [
     "ConnectorTLSError",
     "ConnectorTimeoutError",
     "ConnectorTransportError",
+    "EntityNotFoundError",
+    "ExecutionConfig",
+    "ExecutionResult",
+    "ExecutorError",
+    "ExecutorProtocol",
     "FakeClock",
     "HealthCheckResult",
     "HttpCall",
     "HttpClient",
+    "InvalidParameterError",
     "LangGraphConnector",
     "LangflowConnector",
+    "MissingParameterError",
+    "NoParams",
+    "OpCall",
+    "OpOutput",
+    "Operation",
+    "OperationCatalogue",
+    "OperationContext",
+    "OperationParams",
+    "Provenance",
     "RetryPolicy",
 ]

@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 from ._secrets import MASK, is_secret_name, redact
@@ -91,6 +91,14 @@ class ExecutionResult:
                 "result_type": self.result_type}
 
 
+@runtime_checkable
+class ExecutorProtocol(Protocol):
+    """Anything with the executor's ``execute(config)`` (every BaseAgentConnector has it)."""
+
+    def execute(self, request: Any, action: str | None = None, *,
+                params: dict[str, Any] | None = None) -> Any: ...
+
+
 def as_config(request: Any, action: str | None = None,
               params: Mapping[str, Any] | None = None) -> ExecutionConfig | None:
     """The ExecutionConfig an ``execute`` call names, or None for the spec's dict request."""
@@ -99,7 +107,7 @@ def as_config(request: Any, action: str | None = None,
             raise TypeError("execute(ExecutionConfig(...)) takes no action or params besides it.")
         return request
     if isinstance(request, str) and action is not None:
-        return ExecutionConfig(request, action, params=dict(params) if params is not None else None)
+        return ExecutionConfig(request, action, params=params)  # type: ignore[arg-type]
     if isinstance(request, tuple) and len(request) in (2, 3) and all(isinstance(x, str) for x in request[:2]):
         entity, op_action, *rest = request
         return ExecutionConfig(entity, op_action, params=rest[0] if rest else None)

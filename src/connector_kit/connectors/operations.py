@@ -16,7 +16,6 @@ an :class:`OpOutput` when it also has ``meta`` (run ids, pagination) to report.
 from __future__ import annotations
 
 import inspect
-import textwrap
 import typing
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -238,12 +237,11 @@ class OperationCatalogue:
 
 
 def split_docstring(doc: str) -> tuple[str, str]:
-    """``(description, next_hint)`` from a docstring whose chaining hint starts with ``Next:``."""
-    paragraphs = [p.strip() for p in textwrap.dedent(inspect.cleandoc(doc)).split("\n\n") if p.strip()]
-    description = [p for p in paragraphs if not p.startswith("Next:")]
-    hints = [p.removeprefix("Next:").strip() for p in paragraphs if p.startswith("Next:")]
-    return (" ".join(" ".join(p.split()) for p in description),
-            " ".join(" ".join(h.split()) for h in hints))
+    """``(description, next_hint)`` from a docstring whose chaining hint starts a line ``Next:``."""
+    text = inspect.cleandoc(doc)
+    head, marker, hint = text.partition("\nNext:") if not text.startswith("Next:") else (
+        "", "Next:", text.removeprefix("Next:"))
+    return " ".join(head.split()), " ".join(hint.split()) if marker else ""
 
 
 def _config_url(connector: Any) -> str:
@@ -252,9 +250,13 @@ def _config_url(connector: Any) -> str:
 
 
 def _params_annotation(func: OperationFunc) -> type[OperationParams]:
-    hints = typing.get_type_hints(func)
-    names = [n for n in inspect.signature(func).parameters if n != "return"]
-    model = hints.get(names[1]) if len(names) > 1 else None
+    parameters = list(inspect.signature(func).parameters.values())
+    model: Any = parameters[1].annotation if len(parameters) > 1 else None
+    if isinstance(model, str):  # postponed annotations: resolve the one name we need
+        try:
+            model = typing.get_type_hints(func).get(parameters[1].name)
+        except NameError:
+            model = func.__globals__.get(model)
     if not (isinstance(model, type) and issubclass(model, OperationParams)):
         raise TypeError(
             f"Operation {func.__qualname__}: annotate its second argument with an OperationParams "

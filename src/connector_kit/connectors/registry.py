@@ -52,6 +52,13 @@ class ConnectorRegistry:
         return sorted(cls._connectors)
 
     @classmethod
+    def to_llm(cls) -> str:
+        """Every registered connector's operations, as an agent reads them (see ``to_llm``)."""
+        sections = [cls._connectors[name].to_llm() for name in cls.list_all()
+                    if cls._connectors[name].operations]
+        return "\n".join(sections) if sections else "(no connector with operations is registered)\n"
+
+    @classmethod
     def clear(cls) -> None:
         """Forget every registered connector (for tests)."""
         cls._connectors.clear()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..exceptions import ConnectorRequestError, ConnectorResponseError
+from ..operations import OperationCatalogue
 from ..registry import ConnectorRegistry
 from ._json import dicts_only, dig, scalar_text, text_of
 from .base import BaseAgentConnector
+from .langflow_ops import LANGFLOW_OPERATIONS
 
 _MESSAGE = ("outputs", 0, "outputs", 0, "results", "message")
 
@@ -17,6 +19,8 @@ class LangflowConnector(BaseAgentConnector):
     """Connector for Langflow flows (``config.url`` is the flow's run URL)."""
 
     health_path = "/health"
+    #: Every endpoint as a typed operation: ``execute("flows", "run", params={...})``.
+    operations: ClassVar[OperationCatalogue | None] = LANGFLOW_OPERATIONS
 
     def _build_headers(self) -> dict[str, str]:
         """Langflow authenticates with ``x-api-key``, not a Bearer token."""
