@@ -284,6 +284,19 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                      args.examples, args.seed)
 
 
+def cmd_operations(args: argparse.Namespace) -> int:
+    from .connectors.llm import operations_document
+    from .testkit.episode import load_connector
+
+    text = load_connector(args.target).to_llm() if args.target else operations_document()
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        console.print(f"Wrote {args.write}")
+    else:
+        print(text, end="")
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------------
 
 def _positive_int(text: str) -> int:
@@ -393,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret-env", action="append", default=[],
                    help="also look for the value of this environment variable (repeatable)")
     p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("operations", help="print a connector's operations as an agent reads them")
+    p.add_argument("target", nargs="?", help="registry name or pkg.module:Class (default: built-ins)")
+    p.add_argument("--write", help="write to this file (e.g. docs/operations.md) instead of printing")
+    p.set_defaults(func=cmd_operations)
 
     p = sub.add_parser("rig", help="install, start, stop or inspect a live framework server")
     p.add_argument("action", choices=["install", "up", "down", "status"])

@@ -59,3 +59,14 @@ def _default(value: Any) -> str:
         return json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def operations_document() -> str:
+    """``docs/operations.md``: the built-in connectors' ``to_llm()``, with a header saying so."""
+    from .agent import LangflowConnector, LangGraphConnector
+
+    header = ("# Operations of the built-in connectors\n\n"
+              "Generated from `to_llm()` by `connector-kit operations --write docs/operations.md`; "
+              "do not edit by hand (a test checks that it is current). This is exactly what an "
+              "agent reads: `ConnectorRegistry.to_llm()` or `LangGraphConnector.to_llm()`.\n\n")
+    return header + "\n".join(cls.to_llm() for cls in (LangGraphConnector, LangflowConnector))
