@@ -238,7 +238,10 @@ def test_documented_signatures() -> None:
     assert inspect.signature(base.send).parameters["async_mode"].default is False
     assert list(inspect.signature(base.asend).parameters) == ["self", "messages", "session_id"]
     assert inspect.iscoroutinefunction(base.asend)
-    assert list(inspect.signature(base.execute).parameters) == ["self", "request"]
+    # The spec's execute(request); the executor forms (issue 19) add only optional parameters.
+    execute = inspect.signature(base.execute).parameters
+    assert list(execute)[:2] == ["self", "request"]
+    assert all(p.default is not inspect.Parameter.empty for p in list(execute.values())[2:])
     assert inspect.iscoroutinefunction(base.aexecute)
     assert base.__abstractmethods__ == {"build_request", "parse_response"}
     assert connectors.BaseConnector.__abstractmethods__ == {"execute"}
