@@ -98,15 +98,16 @@ def test_scan_text_reports_line_numbers_never_the_secret() -> None:
     assert all(secret not in what for _, what in found)
 
 
-def test_scan_files_walks_folders_for_cassette_like_files(tmp_path: Path) -> None:
+def test_scan_files_walks_folders_and_scans_every_file(tmp_path: Path) -> None:
     secret = "another-secret-value"
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.yaml").write_text(f"x: 1\ny: {secret}\n", encoding="utf-8")
     (tmp_path / "b.json").write_text(f'{{"k": "{SHAPES["github"]}"}}', encoding="utf-8")
     (tmp_path / "c.yml").write_text("clean: true\n", encoding="utf-8")
-    (tmp_path / "notes.txt").write_text(secret, encoding="utf-8")  # not a cassette: not scanned
+    (tmp_path / "notes.txt").write_text(secret, encoding="utf-8")  # every file is scanned
     leaks = scan_files([tmp_path], [secret])
-    assert sorted((leak.path.name, leak.line) for leak in leaks) == [("a.yaml", 2), ("b.json", 1)]
+    assert sorted((leak.path.name, leak.line) for leak in leaks) == [
+        ("a.yaml", 2), ("b.json", 1), ("notes.txt", 1)]
     assert all(secret not in str(leak) and SHAPES["github"] not in str(leak) for leak in leaks)
     # a file given directly is scanned whatever its suffix
     assert [leak.path.name for leak in scan_files([tmp_path / "notes.txt"], [secret])] == ["notes.txt"]

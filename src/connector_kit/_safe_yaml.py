@@ -63,6 +63,17 @@ def read_text(path: Path, *, root: Path | None = None, max_bytes: int = MAX_BYTE
 
     A missing file raises ``FileNotFoundError`` (callers word their own "record it first").
     """
+    raw = read_bytes(path, root=root, max_bytes=max_bytes, error=error)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                    f"{exc.start}); save it as UTF-8.") from None
+
+
+def read_bytes(path: Path, *, root: Path | None = None, max_bytes: int = MAX_BYTES,
+               error: ErrorFactory = UnsafeFileError) -> bytes:
+    """The bytes of ``path`` under the same rules as :func:`read_text` (no decoding)."""
     path = Path(path)
     folder = Path(root) if root is not None else path.parent
     real = Path(os.path.realpath(path))
@@ -87,11 +98,7 @@ def read_text(path: Path, *, root: Path | None = None, max_bytes: int = MAX_BYTE
         os.close(fd)
     if len(raw) > max_bytes:  # grew after the stat
         raise error(f"{path}: refused: over the {max_bytes}-byte cap.")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-                    f"{exc.start}); save it as UTF-8.") from None
+    return raw
 
 
 def _kind(mode: int) -> str:
@@ -249,5 +256,5 @@ def regular_files(folder: Path, pattern: str = "*") -> list[Path]:
 
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_EVENTS", "UnsafeFileError", "describe_validation", "dump_yaml",
-           "load_json", "load_yaml", "parse_yaml", "read_text", "regular_files", "safe_name",
+           "load_json", "load_yaml", "parse_yaml", "read_bytes", "read_text", "regular_files", "safe_name",
            "validate"]

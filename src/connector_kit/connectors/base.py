@@ -7,10 +7,11 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ._secrets import MASK, is_secret_name
+from ._secrets import MASK, is_secret_name, mask_url
 
 if TYPE_CHECKING:
     from .batch import BatchItem
@@ -43,6 +44,8 @@ class ConnectorConfig(BaseModel):
         for name, value in super().__repr_args__():
             if name is not None and is_secret_name(name) and value is not None:
                 yield name, MASK
+            elif name == "url" and isinstance(value, str):
+                yield name, mask_url(value, self.secret_values())
             else:
                 yield name, value
         if self.api_key is not None:
@@ -54,6 +57,13 @@ class ConnectorConfig(BaseModel):
         for name, value in (self.model_extra or {}).items():
             if is_secret_name(name) and isinstance(value, str) and value:
                 values.append(value)
+        if isinstance(self.url, str) and "@" in self.url:  # http://user:<password>@host
+            try:
+                password = urlsplit(self.url).password
+            except ValueError:
+                password = None
+            if password:
+                values += [password, unquote(password)]
         return values
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,17 +10,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from .._safe_yaml import MAX_BYTES, UnsafeFileError, parse_yaml, read_bytes
+from ..connectors._secrets import AUTH_HEADERS, MIN_SECRET, secret_forms
 from ..connectors.exceptions import ConnectorKitError
 
 #: What a leaked credential usually looks like, even when its value is not known here.
-#: Only at the start of a token: "task-manager-..." holds "sk-" but is not a key.
-KEY_SHAPES = re.compile(
-    r"(?<![A-Za-z0-9])(sk-[A-Za-z0-9_-]{16,}|lsv2_[A-Za-z0-9_]{16,}|Bearer [A-Za-z0-9._-]{20,}|"
-    r"ghp_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16})"
-)
+#: At the start of a token any body counts; glued to the text before it ("xsk-..."), the
+#: body must look random (a digit or a capital), so "task-manager-..." is not a key.
+_ANCHORED = (r"(?<![A-Za-z0-9])(?:sk-[A-Za-z0-9_-]{16,}|lsv2_[A-Za-z0-9_]{16,}|"
+             r"Bearer [A-Za-z0-9._-]{20,}|ghp_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16})")
+_GLUED = (r"(?:sk-(?=[A-Za-z0-9_-]*[A-Z0-9])[A-Za-z0-9_-]{16,}|"
+          r"lsv2_(?=[A-Za-z0-9_]*[A-Z0-9])[A-Za-z0-9_]{16,}|ghp_[A-Za-z0-9]{30,}|"
+          r"AKIA[0-9A-Z]{16}(?![0-9A-Z]))")
+KEY_SHAPES = re.compile(f"({_ANCHORED}|{_GLUED})")
 PLACEHOLDER = "<SECRET>"
-_AUTH_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "cookie", "set-cookie",
-                           "proxy-authorization", "x-auth-token"})
+#: Files larger than this are not read by the scan; it reports them instead.
+SCAN_MAX_BYTES = MAX_BYTES
 
 
 class SecretLeakError(ConnectorKitError):
@@ -27,16 +33,26 @@ class SecretLeakError(ConnectorKitError):
 
 
 def is_auth_header(name: str) -> bool:
-    return name.lower() in _AUTH_HEADERS
+    return name.lower() in AUTH_HEADERS
 
 
 def _forms(secrets: Iterable[str]) -> list[str]:
-    """Each secret as written and as it appears URL-encoded (a key in a query string)."""
-    forms = set()
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
-    return sorted(forms, key=len, reverse=True)
+    """Every form of every secret the recorder removes and the scan looks for (plain,
+    URL-encoded, base64 at any alignment, hex): ``connectors._secrets.secret_forms``."""
+    return secret_forms(secrets)
+
+
+def _labelled(secrets: Iterable[str]) -> list[tuple[str, str]]:
+    """(form, label) pairs, longest form first; the label never holds the secret."""
+    labelled: dict[str, str] = {}
+    for index, secret in enumerate(s for s in secrets if s and len(s) >= MIN_SECRET):
+        url = {quote(secret, safe=""), quote_plus(secret)}
+        hexed = {secret.encode().hex(), secret.encode().hex().upper()}
+        for form in secret_forms([secret]):
+            kind = ("" if form == secret else " (URL-encoded)" if form in url
+                    else " (hex)" if form in hexed else " (base64)")
+            labelled.setdefault(form, f"configured secret #{index + 1} present{kind}")
+    return sorted(labelled.items(), key=lambda item: len(item[0]), reverse=True)
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
@@ -70,26 +86,90 @@ class Leak:
 
 def scan_text(text: str, secrets: Iterable[str] = ()) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
-    values = _forms(secrets)
+    values = _labelled(secrets)
     for number, line in enumerate(text.splitlines(), 1):
-        for index, secret in enumerate(values):
-            if secret in line:
-                found.append((number, f"configured secret #{index + 1} present"))
+        for form, label in values:
+            if form in line:
+                found.append((number, label))
         for match in KEY_SHAPES.finditer(line):
             found.append((number, f"key-shaped value ('{match.group(0)[:3]}…')"))
     return found
 
 
+def _scan_decoded(value: Any, secrets: list[str]) -> list[str]:
+    """Findings in every string (and ``!!binary`` value) of a decoded YAML/JSON document:
+    escapes, folded lines and binary tags cannot hide a key from this."""
+    found: list[str] = []
+    values = _labelled(secrets)
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, f"{where} (a key)"))
+                stack.append((child, f"{where}.{key}" if where else str(key)))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, (str, bytes)):
+            text = item if isinstance(item, str) else item.decode("latin-1")
+            place = where or "the document"
+            found += [f"{label} in the decoded value at {place}" for form, label in values
+                      if form in text]
+            found += [f"key-shaped value ('{m.group(0)[:3]}…') in the decoded value at {place}"
+                      for m in KEY_SHAPES.finditer(text)]
+    return found
+
+
+def _decode(text: str, source: str) -> Any:
+    try:
+        return parse_yaml(text, source)
+    except UnsafeFileError:
+        pass
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def scan_file(file: Path, secrets: Iterable[str] = (), *, root: Path | None = None) -> list[Leak]:
+    """Leaks in one file: its raw text, and every value once decoded as YAML or JSON.
+
+    A file that cannot be read safely (a FIFO, a device, a symlink out of ``root``, too
+    large) is itself a finding: the gate does not pass what it could not look at.
+    """
+    secrets = list(secrets)
+    try:
+        raw = read_bytes(file, root=root or file.parent, max_bytes=SCAN_MAX_BYTES)
+    except (UnsafeFileError, OSError) as exc:
+        return [Leak(file, 0, f"not scanned: {str(exc).removeprefix(f'{file}: ')}")]
+    text = raw.decode("utf-8", errors="replace")
+    leaks = [Leak(file, line, what) for line, what in scan_text(text, secrets)]
+    if not leaks:
+        decoded = _decode(text, str(file))
+        if decoded is None and _looks_like_yaml(file) and text.strip():
+            return [Leak(file, 0, "not scanned: could not be decoded as YAML or JSON")]
+        if decoded is not None:
+            leaks = [Leak(file, 0, what) for what in _scan_decoded(decoded, secrets)]
+    return leaks
+
+
+def _looks_like_yaml(file: Path) -> bool:
+    name = file.name.lower()
+    return any(f".{kind}" in name for kind in ("yaml", "yml", "json"))
+
+
 def scan_files(paths: Iterable[Path], secrets: Iterable[str] = ()) -> list[Leak]:
-    """Every leak in the given files (folders are walked for ``*.yaml``/``*.yml``/``*.json``)."""
+    """Every leak in the given files; folders are walked and every file in them is scanned,
+    whatever its name (``x.YAML``, ``x.yaml.orig`` and ``notes.txt`` included)."""
     secrets = list(secrets)
     leaks: list[Leak] = []
     for path in paths:
-        files = (sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml", ".json"})
-                 if path.is_dir() else [path])
-        for file in files:
-            text = file.read_text(encoding="utf-8", errors="replace")
-            leaks.extend(Leak(file, line, what) for line, what in scan_text(text, secrets))
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_symlink() or not p.is_dir())
+            for file in files:
+                leaks.extend(scan_file(file, secrets, root=path))
+        else:
+            leaks.extend(scan_file(path, secrets, root=path.parent))
     return leaks
 
 

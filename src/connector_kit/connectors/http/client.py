@@ -12,7 +12,6 @@ import asyncio
 import functools
 import json
 import logging
-import re
 import ssl
 import threading
 import weakref
@@ -22,7 +21,7 @@ from typing import Any, Literal
 
 import httpx
 
-from .._secrets import MASK, redact
+from .._secrets import install_log_redaction, mask_url, redact
 from ..exceptions import (
     ConnectorAuthError,
     ConnectorConnectionError,
@@ -40,7 +39,6 @@ from .retry import RetryPolicy, describe_wait, parse_retry_after, resets_at
 logger = logging.getLogger("connector_kit.http")
 
 Expect = Literal["object", "json"]
-_SECRET_QUERY = re.compile(r"([?&][^=&]*(?:key|token|secret|password)[^=&]*=)[^&#]*", re.I)
 _EXCERPT = 500
 # httpcore's async pool scans every connection per request, so its cost grows with the
 # number in flight: beyond _PER_SHARD concurrent calls on one loop, spread them over up to
@@ -50,28 +48,16 @@ _UPLOAD_CHUNK = 64 * 1024
 _MAX_SHARDS = 4
 
 
-class _MaskHttpxUrls(logging.Filter):
-    """httpx logs every request's full URL at INFO: mask credentials in it (query keys, configured keys)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
-            record.args = tuple(_mask_for_log(str(a)) if isinstance(a, httpx.URL) else a
-                                for a in record.args)
-        return True
-
-
-#: Clients holding secrets, so the httpx log filter can mask their values too.
+#: Clients holding secrets, so the log filters can mask their values too.
 _CLIENTS_WITH_SECRETS: weakref.WeakSet[HttpClient] = weakref.WeakSet()
 
 
-def _mask_for_log(url: str) -> str:
-    url = _SECRET_QUERY.sub(lambda m: m.group(1) + MASK, url)
-    for client in list(_CLIENTS_WITH_SECRETS):
-        url = redact(url, client._secrets)
-    return url
+def _known_secrets() -> list[str]:
+    return [secret for client in list(_CLIENTS_WITH_SECRETS) for secret in client._secrets]
 
 
-logging.getLogger("httpx").addFilter(_MaskHttpxUrls())
+# httpx logs every request line at INFO, httpcore raw headers at DEBUG: both are masked.
+install_log_redaction(_known_secrets)
 
 
 @dataclass
@@ -482,8 +468,8 @@ class HttpClient:
         return redact(body[:_EXCERPT * 4].decode("utf-8", errors="replace"), self._secrets)[:_EXCERPT]
 
     def safe_url(self, url: str) -> str:
-        """``url`` with secrets and credential-like query values masked, for messages."""
-        return redact(_SECRET_QUERY.sub(lambda m: m.group(1) + MASK, url), self._secrets)
+        """``url`` for messages: userinfo, credential-named query values and secrets masked."""
+        return mask_url(url, self._secrets)
 
     def _deadline_error(self, url: str) -> ConnectorTimeoutError:
         return ConnectorTimeoutError(
