@@ -48,7 +48,7 @@ from .schemas import DeclarationFile
 
 Status = Literal["passed", "failed", "bypassed", "not run", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "bypassed", "not run")
-AGENT_SUITES = ("contract", "replay", "fuzz", "faults", "timing")
+AGENT_SUITES = ("contract", "replay", "fuzz", "faults", "timing", "operations")
 CODE_SUITES = ("contract", "sandbox", "timing")
 
 
@@ -309,6 +309,7 @@ def _load_plugin_suites() -> None:
     import importlib
 
     for module in ("connector_kit.testkit.fuzz", "connector_kit.testkit.fault_suite",
+                   "connector_kit.testkit.operation_suite",
                    "connector_kit.testkit.sandbox"):
         try:
             importlib.import_module(module)
