@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from examples.operations.count_assistants import CountingLangGraph, CountParams
 from pydantic import ConfigDict, Field
 
 from connector_kit.connectors import (
@@ -17,7 +18,6 @@ from connector_kit.connectors import (
     OperationCatalogue,
     OperationContext,
     OperationParams,
-    OpOutput,
 )
 from connector_kit.testkit.certify import Check, certify
 
@@ -46,32 +46,12 @@ def test_the_builtin_connectors_pass(cls: type[Any], check: str) -> None:
         assert result.figures["cases"] > 50  # it exercised something
 
 
-class CountParams(OperationParams):
-    """Hand-made: a contributor's params model."""
-
-    graph_id: str = Field(default="agent", min_length=1, description="Which graph's assistants to count.")
-
-
-class ContributedGraph(LangGraphConnector):
-    """A contributor's connector: LangGraph plus one operation of its own."""
-
-
-@ContributedGraph.operation("assistants", "count", readonly=True)
-def count_assistants(ctx: OperationContext, params: CountParams) -> Any:
-    """Count the assistants of one graph.
-
-    Next: assistants.search(graph_id=...) lists them.
-    """
-    found = yield OpCall("POST", "/assistants/search", {"graph_id": params.graph_id, "limit": 1000},
-                         expect="json")
-    return OpOutput({"count": len(found)}, {"graph_id": params.graph_id})
-
-
 @pytest.mark.parametrize("check", ["schema", "to_llm", "fuzz"])
 def test_a_contributed_operation_is_certified(check: str) -> None:
-    result = _run(ContributedGraph, check)
+    result = _run(CountingLangGraph, check)
     assert result.status == "passed", result.detail
-    assert "### assistants.count" in ContributedGraph.to_llm()
+    assert "### assistants.count" in CountingLangGraph.to_llm()
+    assert "### assistants.count" not in LangGraphConnector.to_llm()  # the parent is unchanged
 
 
 # -- the bad subjects, one per check -------------------------------------------------------------
