@@ -17,9 +17,8 @@ from connector_kit.blocks import AgentBlock, AgentResponseExtractorBlock
 from connector_kit.flow import Flow
 from connector_kit.testkit.cassettes import Cassette
 from connector_kit.testkit.episode import REPLAY_KEY
-from connector_kit.testkit.interception import replaying
 from connector_kit.testkit.normalize import normalizer_for
-from connector_kit.testkit.replay import Replayer
+from connector_kit.testkit.replay import replaying
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 
@@ -31,15 +30,14 @@ ROWS = {
 }
 
 
-def _merged(framework: str, names: list[str]) -> tuple[Cassette, list[Cassette]]:
-    cassettes = [Cassette.load(CASSETTES / framework / f"{name}.yaml") for name in names]
-    merged = Cassette(interactions=[i for c in cassettes for i in c.interactions])
-    return merged, cassettes
+def _paths(framework: str, names: list[str]) -> list[Path]:
+    return [CASSETTES / framework / f"{name}.yaml" for name in names]
 
 
 @pytest.mark.parametrize("framework", sorted(ROWS))
 def test_blocks_reproduce_the_recorded_outcomes(framework: str) -> None:
-    merged, cassettes = _merged(framework, ROWS[framework])
+    paths = _paths(framework, ROWS[framework])
+    cassettes = [Cassette.load(path) for path in paths]
     first = cassettes[0].scenario
     frame = pd.DataFrame({
         "messages": [c.scenario["messages"] for c in cassettes],
@@ -52,10 +50,8 @@ def test_blocks_reproduce_the_recorded_outcomes(framework: str) -> None:
     extractor = AgentResponseExtractorBlock(block_name="extract", agent_framework=framework,
                                             input_cols=["response"], extract_text=True,
                                             extract_tool_trace=True, field_prefix="out_")
-    replayer = Replayer(merged, normalizer_for(None, framework))
-    with replaying(replayer.answer):
+    with replaying(paths, normalizer_for(None, framework)):  # strict: every interaction used
         out = extractor.generate(agent.generate(frame))
-    replayer.check_all_used()
 
     assert len(out) == len(cassettes)  # nothing dropped
     for row, cassette in zip(out.itertuples(index=False), cassettes, strict=True):

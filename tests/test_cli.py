@@ -136,7 +136,13 @@ def test_record_against_a_running_server(
     # this server accepts a missing key, so the missing_key scenario does not meet its expectation
     assert code == 1
     assert "1 scenario(s) did not produce the expected outcome" in " ".join(captured.err.split())
-    assert sorted(p.name for p in out.glob("*.yaml")) == ["missing_key.yaml", "plain_chat.yaml"]
+    # ... so its recording is not committed: it is kept elsewhere, and the message says where
+    assert sorted(p.name for p in out.glob("*.yaml")) == ["plain_chat.yaml"]
+    err = " ".join(captured.err.split())
+    assert "The committed cassette was left untouched; the attempt is at" in err
+    kept = Path(err.split("the attempt is at ")[1].split()[0].rstrip("."))
+    assert kept.name == "missing_key.yaml" and out not in kept.parents
+    kept.unlink()
     assert all(key not in p.read_text(encoding="utf-8") for p in out.iterdir())
     assert main(["scan", str(out), "--secret-env", "CK_CLI_TEST_KEY"]) == 0
 

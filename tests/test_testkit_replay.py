@@ -26,14 +26,14 @@ import yaml
 
 from connector_kit._safe_yaml import dump_yaml
 from connector_kit.connectors import FakeClock, LangGraphConnector
-from connector_kit.testkit import episode
+from connector_kit.testkit import episode, interception
 from connector_kit.testkit import record as record_module
 from connector_kit.testkit.cassettes import Cassette, CassetteError
 from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.interception import OfflineError
 from connector_kit.testkit.kit import ConnectorTestKit
 from connector_kit.testkit.normalize import LANGGRAPH
-from connector_kit.testkit.replay import Replayer, ReplayMismatchError, StaleCassetteError
+from connector_kit.testkit.replay import ReplayMismatchError, StaleCassetteError, replaying
 from connector_kit.testkit.scrub import PLACEHOLDER, SecretLeakError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -230,26 +230,25 @@ def test_an_unrecorded_httpx_call_during_replay_is_a_mismatch(listener: socket.s
 # -- matching ----------------------------------------------------------------------------------
 
 def test_matching_ignores_port_ids_and_timestamps_but_not_a_changed_field() -> None:
-    cassette = Cassette.load(LANGGRAPH_CASSETTES / "plain_chat.yaml")
+    path = LANGGRAPH_CASSETTES / "plain_chat.yaml"
+    cassette = Cassette.load(path)
     run_body = json.loads(cassette.interactions[1].request.body or "")
 
-    def request(path: str, body: Any) -> httpx.Request:
+    def send(client: httpx.Client, url_path: str, body: Any) -> httpx.Response:
         # another port, another thread id: both volatile
-        return httpx.Request("POST", f"http://127.0.0.1:48123{path}", json=body,
-                             headers={"x-api-key": "k"})
+        return client.post(f"http://127.0.0.1:48123{url_path}", json=body, headers={"x-api-key": "k"})
 
-    replayer = Replayer(cassette, LANGGRAPH)
-    first = replayer.answer(request("/threads", {"metadata": {"session_id": "ck-plain-chat"}}))
-    assert first.status_code == 200
-    second = replayer.answer(request(f"/threads/{uuid.uuid4()}/runs/wait", run_body))
-    assert second.json()["messages"][-1]["type"] == "ai"
-    replayer.check_all_used()
+    with replaying([path], LANGGRAPH), httpx.Client() as client:  # strict: both used
+        first = send(client, "/threads", {"metadata": {"session_id": "ck-plain-chat"}})
+        assert first.status_code == 200
+        second = send(client, f"/threads/{uuid.uuid4()}/runs/wait", run_body)
+        assert second.json()["messages"][-1]["type"] == "ai"
 
-    replayer = Replayer(cassette, LANGGRAPH)
-    replayer.answer(request("/threads", {"metadata": {"session_id": "ck-plain-chat"}}))
     changed = {**run_body, "assistant_id": "other-agent"}
-    with pytest.raises(ReplayMismatchError) as caught:
-        replayer.answer(request(f"/threads/{uuid.uuid4()}/runs/wait", changed))
+    with pytest.raises(ReplayMismatchError) as caught, replaying([path], LANGGRAPH, strict=False), \
+            httpx.Client() as client:
+        send(client, "/threads", {"metadata": {"session_id": "ck-plain-chat"}})
+        send(client, f"/threads/{uuid.uuid4()}/runs/wait", changed)
     message = str(caught.value)
     assert "Closest recorded request (#2, unused)" in message
     assert "body.assistant_id: 'agent' -> 'other-agent'" in message
@@ -430,6 +429,7 @@ def test_a_secret_that_slips_past_the_scrubber_fails_the_recording(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(record_module, "scrub_text", lambda text, secrets: text)
     monkeypatch.setattr(record_module, "scrub_value", lambda value, secrets: value)
+    monkeypatch.setattr(interception, "scrub_text", lambda text, secrets: text)
     key = "ck-live-" + uuid.uuid4().hex
     folder = write_catalogue(tmp_path / "langgraph")
     kit = ConnectorTestKit("langgraph", folder)
@@ -437,7 +437,7 @@ def test_a_secret_that_slips_past_the_scrubber_fails_the_recording(
             pytest.raises(SecretLeakError, match="configured secret #") as caught:
         kit.record("plain_chat", url=server.url, api_key=key, out_dir=tmp_path / "out")
     assert key not in str(caught.value)  # the report never repeats the secret
-    assert not (tmp_path / "out" / "plain_chat.yaml").exists()  # the leaking file is deleted
+    assert not (tmp_path / "out").exists()  # nothing was written: vcrpy's save was refused
 
 
 # -- normalisation -------------------------------------------------------------------------------

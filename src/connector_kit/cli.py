@@ -126,15 +126,20 @@ def cmd_record(args: argparse.Namespace) -> int:
             style = "green" if result.expectation_met else "bold red"
             unmet += not result.expectation_met
             table.add_row(scenario.name, f"[{style}]{shown}[/]", result.expected,
-                          os.path.relpath(result.path))
+                          os.path.relpath(result.path) if result.committed
+                          else f"not written; attempt kept at {result.kept_at}")
+            if result.problem:
+                # soft_wrap: the path of the kept attempt stays whole, whatever the terminal
+                err.print(f"[bold red]{scenario.name}[/]: {result.problem}", soft_wrap=True)
     finally:
         if rig is not None and not args.keep_rig:
             rig.stop()
     assert_no_leaks([out], [api_key] if api_key else [])
     console.print(table)
     if unmet:
-        err.print(f"[bold red]{unmet} scenario(s) did not produce the expected outcome[/]: check "
-                  "the server (its logs) before committing these cassettes.")
+        err.print(f"[bold red]{unmet} scenario(s) did not produce the expected outcome[/]: their "
+                  "committed cassettes were left untouched; check the server (its logs) and record "
+                  "them again.")
         return 1
     console.print("Secret scan: clean.")
     return 0

@@ -15,36 +15,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from ..connectors.base import BaseConnector
 from .cassettes import Cassette, Outcome
-from .episode import class_path, load_connector, run_connector
-from .interception import OfflineError, replaying
+from .episode import REPLAY_KEY, class_path, load_connector, run_connector
+from .interception import KitHooks, OfflineError, kit_vcr, offline
 from .jsondiff import Difference, diff
 from .kit import ConnectorTestKit
 from .normalize import Normalizer
-from .replay import MatchKey, ReplayMismatchError, request_key, to_response
+from .replay import MatchKey, vcr_key
 
 
 class _Positional:
-    """Answers the n-th request with the n-th recorded response and remembers what was sent."""
+    """A vcrpy matcher answering the n-th request with the n-th recorded interaction.
 
-    def __init__(self, cassette: Cassette, normalizer: Normalizer) -> None:
-        self.cassette = cassette
+    It matches only the first interaction not played yet, whatever the request says, and
+    remembers the request it matched there -- what the connector sent as its n-th request.
+    """
+
+    def __init__(self, normalizer: Normalizer) -> None:
         self.normalizer = normalizer
-        self.sent: list[MatchKey] = []
+        self.cassette: Any = None
+        self.by_index: dict[int, MatchKey] = {}
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        key = request_key(self.normalizer, request.method, str(request.url), dict(request.headers),
-                          request.content)
-        index = len(self.sent)
-        self.sent.append(key)
-        if index >= len(self.cassette.interactions):
-            raise ReplayMismatchError(
-                f"request #{index + 1} ({key.method} {key.path}) has no recorded counterpart: the "
-                f"recording holds {len(self.cassette.interactions)} request(s).", [])
-        return to_response(request, self.cassette.interactions[index])
+    def match(self, live: Any, recorded: Any) -> None:
+        requests = self.cassette.requests
+        index = next(i for i, r in enumerate(requests) if r is recorded)
+        first_unplayed = next((i for i in range(len(requests)) if not self.cassette.play_counts[i]),
+                              None)
+        if index != first_unplayed:
+            raise AssertionError("positional replay answers the first unplayed interaction")
+        self.by_index[index] = vcr_key(self.normalizer, live)
+
+    def sent(self) -> list[MatchKey]:
+        return [self.by_index[i] for i in sorted(self.by_index) if self.cassette.play_counts[i]]
 
 
 @dataclass
@@ -131,18 +134,34 @@ class DiffReport:
 
 
 def _run(kit: ConnectorTestKit, cassette: Cassette, cls: type[BaseConnector]) -> Run:
-    answerer = _Positional(cassette, kit.normalizer)
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    assert cassette.path is not None
+    positional = _Positional(kit.normalizer)
+    engine = kit_vcr(KitHooks(kit.normalizer, [REPLAY_KEY]), record_mode="none",
+                     match_on=("ck_positional",), replay_only=True)
+    engine.register_matcher("ck_positional", positional.match)
     connector = kit.replay_connector(cassette, cls)
     section = cassette.scenario
     try:
-        with replaying(answerer.answer):
-            outcome, _ = run_connector(connector, section.get("messages") or [],
-                                       str(section.get("session_id") or "ck-diff"), fake_clock=True)
-    except (ReplayMismatchError, OfflineError) as exc:
-        return Run(None, answerer.sent, f"{type(exc).__name__}: {exc}")
+        with offline(), engine.use_cassette(str(cassette.path)) as played:
+            positional.cassette = played
+            try:
+                outcome, _ = run_connector(connector, section.get("messages") or [],
+                                           str(section.get("session_id") or "ck-diff"),
+                                           fake_clock=True)
+            except CannotOverwriteExistingCassetteException as exc:
+                key = vcr_key(kit.normalizer, exc.failed_request)
+                sent = positional.sent()
+                return Run(None, [*sent, key],
+                           f"ReplayMismatchError: request #{len(sent) + 1} ({key.method} {key.path}) "
+                           f"has no recorded counterpart: the recording holds {len(played)} "
+                           "request(s).")
+    except OfflineError as exc:
+        return Run(None, positional.sent(), f"{type(exc).__name__}: {exc}")
     finally:
         connector.close()
-    return Run(outcome, answerer.sent)
+    return Run(outcome, positional.sent())
 
 
 def diff_connectors(control: str | type[BaseConnector], target: str | type[BaseConnector],

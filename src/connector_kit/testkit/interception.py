@@ -1,97 +1,149 @@
-"""Where the kit meets the wire: httpx's transports, and a guard on sockets.
+"""Where the kit meets the wire: vcrpy, configured with the kit's hooks, matchers and persister.
 
-Recording wraps httpx's ``HTTPTransport.handle_request`` / ``AsyncHTTPTransport.
-handle_async_request`` (as vcrpy does) so any connector built on httpx -- ours or a
-contributor's own client -- is captured. Replaying replaces them with a lookup in the
-cassette, and :func:`offline` makes any other attempt to open an internet socket fail loudly.
+vcrpy records and replays every httpx request (sync and async) of any connector built on
+httpx -- ours or a contributor's own client. The kit configures one ``vcr.VCR`` per use:
+
+- ``before_record_request`` / ``before_record_response`` (:class:`KitHooks`) scrub secrets
+  (configured values, key shapes, auth headers) and canonicalise volatile values with the
+  connector's one :class:`~connector_kit.testkit.normalize.Normalizer` (ids, timestamps,
+  the loopback origin, volatile header values). vcrpy runs the request hook on live
+  requests before matching too, so live and recorded requests are compared in one form.
+  ``decode_compressed_response`` stores bodies decoded and drops ``content-encoding``, so
+  the stored headers agree with the stored body and plain vcrpy replays it.
+- ``before_save_interaction`` scans each interaction once more and refuses to save one that
+  still holds a secret: nothing secret is ever written, not even for a moment.
+- the strict matchers of :mod:`~connector_kit.testkit.replay` (masked path, masked JSON
+  body, auth-header presence) and :class:`~connector_kit.testkit.cassettes.KitPersister`.
+
+:func:`offline` makes any other attempt to open an internet socket fail loudly (vcrpy only
+sees httpx; code that bypasses it would otherwise reach the network during a replay).
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
-
-import httpx
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..connectors.exceptions import ConnectorKitError
+from .normalize import Normalizer
+from .scrub import PLACEHOLDER, SecretLeakError, is_auth_header, scan_text, scrub_text
 
-_PATCH_LOCK = threading.RLock()
+if TYPE_CHECKING:
+    import vcr as vcr_module
 
-RequestHook = Callable[[httpx.Request], httpx.Response]
-Exchange = Callable[[httpx.Request, int, httpx.Headers, bytes], None]
+#: The kit's strict matching (registered matchers, see replay.py).
+KIT_MATCH_ON = ("method", "ck_path", "ck_body", "ck_auth")
 
 
 class OfflineError(ConnectorKitError):
     """A network connection was attempted while replaying, which is offline by design."""
 
 
-def _plain_response(request: httpx.Request, status: int, headers: httpx.Headers | list[tuple[str, str]],
-                    body: bytes) -> httpx.Response:
-    """A response whose body is already decoded: encoding headers dropped, length fixed."""
-    kept = [(k, v) for k, v in (headers.multi_items() if isinstance(headers, httpx.Headers) else headers)
-            if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")]
-    kept.append(("content-length", str(len(body))))
-    return httpx.Response(status, headers=kept, content=body, request=request)
+class KitHooks:
+    """vcrpy hooks for one cassette: scrub, canonicalise, refuse to save a secret.
+
+    One instance per cassette use, so the canonical numbering of ids is consistent within
+    the cassette (the thread id in a path equals the one in the earlier response).
+    """
+
+    def __init__(self, normalizer: Normalizer, secrets: Iterable[str | None] = ()) -> None:
+        self.normalizer = normalizer
+        self.secrets = [s for s in secrets if isinstance(s, str) and s]
+        self.canon = normalizer.canonicalizer()
+
+    def add_secrets(self, secrets: Iterable[str | None]) -> None:
+        self.secrets.extend(s for s in secrets if isinstance(s, str) and s and s not in self.secrets)
+
+    def _text(self, text: str) -> str:
+        return self.canon.body(scrub_text(text, self.secrets))
+
+    def request(self, request: Any) -> Any:
+        """``before_record_request``: the request as it is stored and matched."""
+        request.uri = self.canon.text(scrub_text(request.uri, self.secrets))
+        body = request.body
+        if isinstance(body, bytes) and body:
+            with contextlib.suppress(UnicodeDecodeError):  # a binary upload is stored as it is
+                request.body = self._text(body.decode("utf-8"))
+        headers = {}
+        for name, value in request.headers.items():
+            if is_auth_header(name):
+                headers[name] = PLACEHOLDER
+            elif name.lower() == "content-length" and isinstance(request.body, bytes):
+                headers[name] = str(len(request.body))
+            else:
+                headers[name] = self.canon.header(name, scrub_text(str(value), self.secrets))
+        request.headers = headers
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        """``before_record_response`` (after vcrpy decoded the body): stored response."""
+        body = response.get("body") or {}
+        raw = body.get("string")
+        if isinstance(raw, bytes):
+            with contextlib.suppress(UnicodeDecodeError):  # a binary body is stored as it is
+                raw = self._text(raw.decode("utf-8")).encode("utf-8")
+        elif isinstance(raw, str):
+            raw = self._text(raw)
+        response["body"] = {**body, "string": raw}
+        headers: dict[str, list[str]] = {}
+        for name, values in (response.get("headers") or {}).items():
+            lowered = name.lower()
+            if lowered == "transfer-encoding":
+                continue  # the body is stored whole: its length is given instead
+            if is_auth_header(name):
+                headers[name] = [PLACEHOLDER for _ in values]
+            elif lowered == "content-length":
+                continue
+            else:
+                headers[name] = [self.canon.header(name, scrub_text(str(v), self.secrets))
+                                 for v in values]
+        if isinstance(raw, bytes | str):
+            headers["content-length"] = [str(len(raw.encode("utf-8") if isinstance(raw, str) else raw))]
+        response["headers"] = headers
+        return response
+
+    def before_save(self, request: Any, response: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """``before_save_interaction``: the last look before anything is written."""
+        text = f"{request.uri}\n{request.headers}\n{request.body!r}\n{response!r}"
+        leaks = scan_text(text, self.secrets)
+        if leaks:
+            raise SecretLeakError(
+                f"Refusing to save a cassette interaction ({request.method} {request.path}): "
+                f"{leaks[0][1]} after scrubbing. Nothing was written. Add the value to the "
+                "connector's secrets (or fix the scrubber) and record again.")
+        return request, response
 
 
-SyncHandle = Callable[[httpx.HTTPTransport, httpx.Request], httpx.Response]
-AsyncHandle = Callable[[httpx.AsyncHTTPTransport, httpx.Request], Awaitable[httpx.Response]]
+def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",
+            match_on: Sequence[str] = KIT_MATCH_ON, extra_paths: Sequence[Any] = (),
+            replay_only: bool = False) -> vcr_module.VCR:
+    """A ``vcr.VCR`` with the kit's hooks, matchers and persister.
 
+    ``replay_only`` leaves out the response hook: responses in a cassette are already
+    canonical, and vcrpy runs the hook on every loaded interaction.
+    """
+    import vcr
 
-@contextlib.contextmanager
-def _transports(sync_handle: SyncHandle, async_handle: AsyncHandle) -> Iterator[None]:
-    """Install replacement request handlers on httpx's transports for the block's duration."""
-    sync_original = httpx.HTTPTransport.handle_request
-    async_original = httpx.AsyncHTTPTransport.handle_async_request
-    with _PATCH_LOCK:
-        httpx.HTTPTransport.handle_request = sync_handle  # type: ignore[method-assign,assignment]
-        httpx.AsyncHTTPTransport.handle_async_request = async_handle  # type: ignore[method-assign,assignment]
-        try:
-            yield
-        finally:
-            httpx.HTTPTransport.handle_request = sync_original  # type: ignore[method-assign]
-            httpx.AsyncHTTPTransport.handle_async_request = async_original  # type: ignore[method-assign]
+    from .cassettes import KitPersister
+    from .replay import register_matchers
 
-
-@contextlib.contextmanager
-def recording(on_exchange: Exchange) -> Iterator[None]:
-    """Let traffic through to the real server and report each complete exchange."""
-    sync_original = httpx.HTTPTransport.handle_request
-    async_original = httpx.AsyncHTTPTransport.handle_async_request
-
-    def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        response = sync_original(self, request)
-        body = response.read()
-        on_exchange(request, response.status_code, response.headers, body)
-        return _plain_response(request, response.status_code, response.headers, body)
-
-    async def ahandle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-        response = await async_original(self, request)
-        body = await response.aread()
-        on_exchange(request, response.status_code, response.headers, body)
-        return _plain_response(request, response.status_code, response.headers, body)
-
-    with _transports(handle, ahandle):
-        yield
-
-
-@contextlib.contextmanager
-def replaying(answer: RequestHook) -> Iterator[None]:
-    """Answer every httpx request from ``answer`` (the cassette); nothing reaches a socket."""
-
-    def handle(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        request.read()
-        return answer(request)
-
-    async def ahandle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        return answer(request)
-
-    with offline(), _transports(handle, ahandle):
-        yield
+    config: dict[str, Any] = {
+        "record_mode": record_mode,
+        "match_on": tuple(match_on),
+        "decode_compressed_response": True,
+        "record_on_exception": False,
+    }
+    if hooks is not None:
+        config["before_record_request"] = hooks.request
+        config["before_save_interaction"] = hooks.before_save
+        if not replay_only:
+            config["before_record_response"] = hooks.response
+    engine = vcr.VCR(**config)
+    register_matchers(engine, hooks.normalizer if hooks is not None else None)
+    engine.register_persister(KitPersister(list(extra_paths)))
+    return engine
 
 
 @contextlib.contextmanager

@@ -11,12 +11,12 @@ from .._safe_yaml import safe_name
 from ..connectors.base import BaseConnector
 from .cassettes import Cassette, CassetteError, Outcome
 from .episode import REPLAY_KEY, build_connector, load_connector, run_connector
-from .interception import replaying
+from .interception import KitHooks, kit_vcr, offline
 from .jsondiff import Difference, diff
 from .normalize import Normalizer, normalizer_for
 from .record import RecordResult, record_scenario
-from .replay import MatchKey, Replayer, ReplayError
-from .scenarios import Catalogue, Scenario
+from .replay import MatchKey, ReplayError, mismatch_error, stale_error, vcr_key
+from .scenarios import Catalogue, Scenario, ScenarioError
 from .scrub import PLACEHOLDER
 
 if TYPE_CHECKING:
@@ -37,17 +37,30 @@ class ReplayResult:
     requests: list[MatchKey] = field(default_factory=list)
     error: ReplayError | None = None
     elapsed_ms: float = 0.0
+    #: "recorded" (the cassette's connector_kit section), or "first replay" for a plain
+    #: vcrpy / pytest-recording cassette: its outcome was not recorded, so a first replay
+    #: gave it and a second one was compared with that.
+    outcome_source: str = "recorded"
 
     @property
     def reproduced(self) -> bool:
         return self.error is None and not self.differences and self.outcome is not None
 
+    @property
+    def note(self) -> str:
+        if self.outcome_source == "first replay":
+            return ("the cassette has no connector_kit section (a plain vcrpy cassette): its "
+                    "outcome was not recorded but taken from a first replay")
+        return ""
+
     def explain(self) -> str:
+        suffix = f" ({self.note})" if self.note else ""
         if self.error is not None:
-            return f"{type(self.error).__name__}: {self.error}"
+            return f"{type(self.error).__name__}: {self.error}{suffix}"
         if self.differences:
-            return "outcome differs from the recording:\n  " + "\n  ".join(map(str, self.differences))
-        return "reproduced"
+            return ("outcome differs from the recording" + suffix + ":\n  "
+                    + "\n  ".join(map(str, self.differences)))
+        return "reproduced" + suffix
 
 
 class ConnectorTestKit:
@@ -113,42 +126,86 @@ class ConnectorTestKit:
 
     # -- replay ------------------------------------------------------------------------
     def load(self, scenario: str | Scenario | Path) -> Cassette:
+        """The cassette; a plain vcrpy one gets its scenario from ``scenarios.yaml``."""
         path = scenario if isinstance(scenario, Path) else self.cassette_path(scenario)
-        return Cassette.load(path)
+        cassette = Cassette.load(path)
+        if not cassette.scenario:
+            cassette.scenario = self._catalogue_section(cassette)
+        return cassette
+
+    def _catalogue_section(self, cassette: Cassette) -> dict[str, Any]:
+        """What to send for a cassette without a connector_kit section: its scenario in
+        ``scenarios.yaml`` (same name), the url's ``{url}`` being the recorded origin."""
+        assert cassette.path is not None
+        name = cassette.path.stem
+        try:
+            scenario = self.catalogue.get(name)
+        except ScenarioError as exc:
+            raise CassetteError(
+                f"{cassette.path} is a plain vcrpy cassette (no connector_kit section), so the kit "
+                f"needs its messages and session id from {self.cassettes / 'scenarios.yaml'}: add a "
+                f"scenario named '{name}'. ({exc})") from None
+        first = cassette.interactions[0].request.uri if cassette.interactions else "http://localhost"
+        scheme, _, rest = first.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        resolved = scenario.resolve({"url": origin, "api_key": PLACEHOLDER})
+        return {"name": name, "framework": scenario.framework, "description": scenario.description,
+                "messages": scenario.messages, "session_id": scenario.effective_session_id,
+                "url": resolved.url, "config": resolved.config, "options": resolved.options,
+                "expect": scenario.expect}
 
     def replay(self, scenario: str | Scenario | Path, *,
                connector_class: type[BaseConnector] | None = None,
                strict: bool = True) -> ReplayResult:
-        """Run the recorded scenario offline and compare its outcome with the recorded one.
+        """Run the recorded scenario offline (vcrpy, the kit's strict matching) and compare
+        its outcome with the recorded one.
 
         ``strict`` also fails when recorded interactions were left unused (stale cassette).
+        A cassette with no recorded outcome (plain vcrpy) is replayed twice: the first
+        replay gives the outcome the second is compared with (``outcome_source``).
         """
         cassette = self.load(scenario)
         cls = connector_class or self.connector_class
-        section = cassette.scenario
-        name = str(section.get("name") or (cassette.path.stem if cassette.path else "?"))
-        replayer = Replayer(cassette, normalizer_for(cls, self.framework))
+        name = str(cassette.scenario.get("name") or (cassette.path.stem if cassette.path else "?"))
         started = time.perf_counter()
+        outcome, error, requests = self._replay_once(cassette, cls, strict)
+        elapsed = (time.perf_counter() - started) * 1000
+        recorded, source = cassette.outcome, "recorded"
+        if recorded is None and outcome is not None and error is None:
+            recorded, source = outcome, "first replay"
+            outcome, error, requests = self._replay_once(cassette, cls, strict)
+        result = ReplayResult(name, outcome, recorded, requests=requests, error=error,
+                              elapsed_ms=elapsed, outcome_source=source)
+        if outcome is not None and recorded is not None:
+            result.differences = self.compare(recorded, outcome, cls)
+        return result
+
+    def _replay_once(self, cassette: Cassette, cls: type[BaseConnector], strict: bool
+                     ) -> tuple[Outcome | None, ReplayError | None, list[MatchKey]]:
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        assert cassette.path is not None
+        section = cassette.scenario
+        normalizer = normalizer_for(cls, self.framework)
+        engine = kit_vcr(KitHooks(normalizer, [REPLAY_KEY]), record_mode="none", replay_only=True)
         outcome: Outcome | None = None
         error: ReplayError | None = None
         connector = self.replay_connector(cassette, cls)
         try:
-            with replaying(replayer.answer):
-                outcome, _ = run_connector(connector, section.get("messages") or [],
-                                           str(section.get("session_id") or "ck-replay"),
-                                           fake_clock=True)
-            if strict:
-                replayer.check_all_used()
-        except ReplayError as exc:
-            error = exc
+            with offline(), engine.use_cassette(str(cassette.path)) as played:
+                try:
+                    outcome, _ = run_connector(connector, section.get("messages") or [],
+                                               str(section.get("session_id") or "ck-replay"),
+                                               fake_clock=True)
+                except CannotOverwriteExistingCassetteException as exc:
+                    error = mismatch_error(exc, normalizer)
+            if error is None and strict:
+                error = stale_error(played)
         finally:
             connector.close()
-        elapsed = (time.perf_counter() - started) * 1000
-        result = ReplayResult(name, outcome, cassette.outcome, requests=replayer.sent, error=error,
-                              elapsed_ms=elapsed)
-        if outcome is not None and cassette.outcome is not None:
-            result.differences = self.compare(cassette.outcome, outcome, cls)
-        return result
+        requests = [vcr_key(normalizer, r) for i, r in enumerate(played.requests)
+                    if played.play_counts[i]]
+        return outcome, error, requests
 
     def replay_connector(self, cassette: Cassette, cls: type[BaseConnector] | None = None) -> BaseConnector:
         """The connector as the recording configured it, with a stand-in for any scrubbed key."""

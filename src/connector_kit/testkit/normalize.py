@@ -8,7 +8,9 @@ The same :class:`Normalizer` serves three purposes, so they can never disagree:
   the earlier response), and re-recording yields a minimal diff.
 - ``mask`` erases volatile values entirely, for matching a live request to a recorded one
   and for diffing two connector versions.
-- ``volatile_headers`` are left out of cassettes and of comparisons.
+- ``volatile_headers`` are kept in cassettes with their values normalised (a date becomes a
+  fixed date, a request id canonical), so a recording still says which server made it but
+  re-recording gives a minimal diff; they are never compared.
 """
 
 from __future__ import annotations
@@ -26,11 +28,16 @@ _LOOPBACK = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?")
 CANONICAL_ORIGIN = "http://localhost"
 TIMESTAMP_PLACEHOLDER = "2000-01-01T00:00:00Z"
 
+#: Header values that change every run. Dates become ``DATE_PLACEHOLDER``, timings "0",
+#: anything else goes through the canonicaliser (ids, origins); ``host`` becomes the
+#: canonical origin's host.
 DEFAULT_VOLATILE_HEADERS = frozenset({
-    "date", "server", "content-length", "transfer-encoding", "connection", "keep-alive",
-    "location", "content-location", "x-request-id", "x-process-time", "vary", "user-agent",
-    "accept", "accept-encoding", "host", "set-cookie", "cookie", "etag", "last-modified",
+    "date", "expires", "last-modified", "etag", "x-request-id", "x-process-time",
+    "x-response-time", "server-timing", "location", "content-location", "host",
 })
+DATE_PLACEHOLDER = "Sat, 01 Jan 2000 00:00:00 GMT"
+_DATE_HEADERS = frozenset({"date", "expires", "last-modified"})
+_TIMING_HEADERS = frozenset({"x-process-time", "x-response-time", "server-timing"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,8 @@ class Normalizer:
             return self.mask_text(value)
         return value
 
-    def keep_header(self, name: str) -> bool:
-        return name.lower() not in self.volatile_headers
+    def is_volatile_header(self, name: str) -> bool:
+        return name.lower() in self.volatile_headers
 
 
 class Canonicalizer:
@@ -93,15 +100,44 @@ class Canonicalizer:
     def __init__(self, normalizer: Normalizer) -> None:
         self.normalizer = normalizer
         self._uuids: dict[str, str] = {}
+        self._highest = 0  # the highest canonical number in use (seen or given out)
+        numeric = "|".join(re.escape(k) for k in sorted(normalizer.numeric_volatile_keys))
+        self._numeric = re.compile(
+            rf'("(?:{numeric})"\s*:\s*)-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?') if numeric else None
 
     def _uuid(self, match: re.Match[str]) -> str:
         value = match.group(0)
         if _CANONICAL_UUID.match(value):
+            # Already canonical (a loaded recording, or a replayed id sent back): keep it, and
+            # number new ids after it so appended interactions never reuse its number.
+            self._highest = max(self._highest, int(value[-12:]))
             return value
         key = value.lower()
         if key not in self._uuids:
-            self._uuids[key] = f"00000000-0000-4000-8000-{len(self._uuids) + 1:012d}"
+            self._highest += 1
+            self._uuids[key] = f"00000000-0000-4000-8000-{self._highest:012d}"
         return self._uuids[key]
+
+    def body(self, text: str) -> str:
+        """A JSON (or any) body as text, canonicalised in place: not re-serialised, so the
+        stored bytes are the server's except for the volatile values."""
+        text = self.text(text)
+        if self._numeric is not None:
+            text = self._numeric.sub(lambda m: m.group(1) + "0", text)
+        return text
+
+    def header(self, name: str, value: str) -> str:
+        """A volatile header's stable stand-in; other headers as they were sent."""
+        lowered = name.lower()
+        if lowered not in self.normalizer.volatile_headers:
+            return value
+        if lowered in _DATE_HEADERS:
+            return DATE_PLACEHOLDER
+        if lowered in _TIMING_HEADERS:
+            return "0"
+        if lowered == "host":
+            return CANONICAL_ORIGIN.split("://", 1)[1] if _LOOPBACK.fullmatch(f"http://{value}") else value
+        return self.text(value)
 
     def text(self, text: str) -> str:
         for pattern, replacement in self.normalizer._compiled:

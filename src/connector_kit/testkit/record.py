@@ -1,33 +1,53 @@
-"""Recording: run a scenario against a live server and write its cassette, scrubbed."""
+"""Recording: run a scenario against a live server through vcrpy and write its cassette.
+
+vcrpy records the exchange (the kit's hooks scrub and canonicalise it on the way in) into
+an *attempt* file outside the cassette folder. Only when the attempt is good -- something was
+recorded, the outcome is the scenario's ``expect``, the secret scan is clean -- does it
+replace the committed cassette (an atomic rename). Otherwise the committed cassette is left
+untouched and the attempt is kept where :attr:`RecordResult.kept_at` says.
+"""
 
 from __future__ import annotations
 
-import json
+import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from .. import __version__
 from .._safe_yaml import safe_name
 from ..connectors.base import BaseConnector
-from .cassettes import Cassette, CassetteError, Interaction, Outcome, RecordedRequest, RecordedResponse
+from .cassettes import Cassette, CassetteError, Outcome, atomic_write, clear_section, set_section
 from .episode import build_connector, class_path, run_connector, stats_dicts
-from .interception import recording
+from .interception import KitHooks, kit_vcr
 from .normalize import Canonicalizer, Normalizer
 from .scenarios import Scenario
-from .scrub import PLACEHOLDER, assert_no_leaks, is_auth_header, scrub_text, scrub_value
+from .scrub import PLACEHOLDER, SecretLeakError, assert_no_leaks, scrub_text, scrub_value
 
 
 @dataclass
 class RecordResult:
     scenario: str
+    #: The committed cassette (written only when the recording was good).
     path: Path
     outcome: Outcome
     expectation_met: bool
     expected: str
+    #: Where a failed attempt was kept (the committed cassette untouched), else None.
+    kept_at: Path | None = None
+    #: Why the attempt was not committed ("" when it was).
+    problem: str = ""
+
+    @property
+    def committed(self) -> bool:
+        return self.kept_at is None
+
+
+def failed_attempts_dir() -> Path:
+    """Where failed recording attempts are kept (outside any cassette folder)."""
+    return Path(tempfile.gettempdir()) / "connector-kit-failed-recordings"
 
 
 def record_scenario(
@@ -40,78 +60,87 @@ def record_scenario(
     secrets: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> RecordResult:
-    """Run ``scenario`` live, then scrub, canonicalise, write and scan its cassette."""
+    """Run ``scenario`` live through vcrpy; commit its cassette only if the recording is good."""
     resolved = scenario.resolve(context)
-    raw: list[tuple[httpx.Request, int, httpx.Headers, bytes]] = []
-    with recording(lambda req, status, headers, body: raw.append((req, status, headers, body))):
-        connector = build_connector(connector_cls, resolved.url, resolved.config, resolved.options)
-        try:
-            outcome, stats = run_connector(connector, scenario.messages,
-                                           scenario.effective_session_id)
-        finally:
-            connector.close()
+    name = safe_name(scenario.name, "scenario name", error=CassetteError)  # never leaves out_dir
+    connector = build_connector(connector_cls, resolved.url, resolved.config, resolved.options)
     secret_values = [s for s in [*(secrets or []), context.get("api_key"),
                                  *connector.config.secret_values()] if isinstance(s, str) and s]
-    canon = normalizer.canonicalizer()
-    cassette = Cassette(
-        interactions=[_interaction(req, status, headers, body, normalizer, canon, secret_values)
-                      for req, status, headers, body in raw],
-        scenario=_scenario_section(scenario, resolved.url, resolved.config, resolved.options, canon,
-                                   secret_values),
-        metadata={
-            "framework": scenario.framework,
-            "connector_class": class_path(connector_cls),
-            "connector_kit_version": __version__,
-            "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            **scrub_value(metadata or {}, secret_values),
-        },
-        outcome=Outcome.from_dict(scrub_value(canon.value(outcome.to_dict()), secret_values)),
-        stats=canon.value(scrub_value(stats_dicts(stats), secret_values)),
-    )
-    path = out_dir / f"{safe_name(scenario.name, 'scenario name', error=CassetteError)}.yaml"
-    cassette.save(path)
+    hooks = KitHooks(normalizer, secret_values)
+    attempts = Path(tempfile.mkdtemp(prefix="ck-record-"))
+    attempt = attempts / f"{name}.yaml"
+    engine = kit_vcr(hooks, record_mode="all")
     try:
-        assert_no_leaks([path], secret_values)
-    except Exception:
-        path.unlink(missing_ok=True)
+        with engine.use_cassette(str(attempt)):
+            try:
+                outcome, stats = run_connector(connector, scenario.messages,
+                                               scenario.effective_session_id)
+            finally:
+                connector.close()
+            canon = hooks.canon
+            recorded = Outcome.from_dict(scrub_value(canon.value(outcome.to_dict()), secret_values))
+            section = Cassette(
+                scenario=_scenario_section(scenario, resolved.url, resolved.config, resolved.options,
+                                           canon, secret_values),
+                metadata={
+                    "framework": scenario.framework,
+                    "connector_class": class_path(connector_cls),
+                    "connector_kit_version": __version__,
+                    "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    **scrub_value(metadata or {}, secret_values),
+                },
+                outcome=recorded,
+                stats=canon.value(scrub_value(stats_dicts(stats), secret_values)),
+            ).section()
+            set_section(attempt, lambda _existing: section)
+    except SecretLeakError:
+        # vcrpy's save was refused before anything was written: nothing secret to keep.
+        _discard(attempt)
         raise
+    finally:
+        clear_section(attempt)
     met = (outcome.ok if scenario.expect == "ok" else outcome.error_type == scenario.expect)
-    return RecordResult(scenario.name, path, cassette.outcome or outcome, met, scenario.expect)
-
-
-def _interaction(req: httpx.Request, status: int, headers: httpx.Headers, body: bytes,
-                 normalizer: Normalizer, canon: Canonicalizer, secrets: list[str]) -> Interaction:
-    request = RecordedRequest(
-        method=req.method,
-        uri=canon.text(scrub_text(str(req.url), secrets)),
-        headers=_headers(req.headers, normalizer, secrets),
-        body=_body(req.content, canon, secrets) if req.content else None,
-    )
-    response = RecordedResponse(
-        status=status,
-        message=httpx.codes.get_reason_phrase(status),
-        headers=_headers(headers, normalizer, secrets),
-        body=_body(body, canon, secrets),
-    )
-    return Interaction(request, response)
-
-
-def _headers(headers: httpx.Headers, normalizer: Normalizer, secrets: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name, value in headers.multi_items():
-        if not normalizer.keep_header(name):
-            continue
-        out.setdefault(name, []).append(PLACEHOLDER if is_auth_header(name) else scrub_text(value, secrets))
-    return out
-
-
-def _body(body: bytes, canon: Canonicalizer, secrets: list[str]) -> str:
-    text = body.decode("utf-8", errors="replace")
+    if not attempt.exists():
+        # vcrpy saves only what it recorded: no interaction at all (server down, refused).
+        Cassette(scenario=section["scenario"], metadata=section["metadata"], outcome=recorded,
+                 stats=section["stats"]).save(attempt)
+        return _keep(scenario, out_dir, attempt, recorded, "no HTTP interaction was recorded "
+                     f"(the connector ended with {recorded.error_type or 'no request'}); is the "
+                     "server running?")
     try:
-        value = json.loads(text)
-    except ValueError:
-        return canon.text(scrub_text(text, secrets))
-    return json.dumps(canon.value(scrub_value(value, secrets)), ensure_ascii=False)
+        assert_no_leaks([attempt], secret_values)
+    except SecretLeakError:
+        _discard(attempt)
+        raise
+    if not met:
+        return _keep(scenario, out_dir, attempt, recorded,
+                     f"the outcome is {'ok' if recorded.ok else recorded.error_type}, the scenario "
+                     f"expects {scenario.expect}")
+    path = out_dir / f"{name}.yaml"
+    atomic_write(path, attempt.read_text(encoding="utf-8"))
+    attempt.unlink()
+    attempts.rmdir()
+    return RecordResult(scenario.name, path, recorded, True, scenario.expect)
+
+
+def _discard(attempt: Path) -> None:
+    attempt.unlink(missing_ok=True)
+    if attempt.parent.is_dir() and not any(attempt.parent.iterdir()):
+        attempt.parent.rmdir()
+
+
+def _keep(scenario: Scenario, out_dir: Path, attempt: Path, outcome: Outcome,
+          problem: str) -> RecordResult:
+    """Leave the committed cassette alone; keep the attempt in a known place."""
+    kept = failed_attempts_dir() / re.sub(r"[^A-Za-z0-9_.-]", "_", str(out_dir.absolute()).strip("/"))
+    kept.mkdir(parents=True, exist_ok=True)
+    target = kept / attempt.name
+    atomic_write(target, attempt.read_text(encoding="utf-8"))
+    _discard(attempt)
+    return RecordResult(scenario.name, out_dir / f"{scenario.name}.yaml", outcome, False,
+                        scenario.expect, kept_at=target,
+                        problem=f"{problem}. The committed cassette was left untouched; the attempt "
+                                f"is at {target}.")
 
 
 def _scenario_section(scenario: Scenario, url: str, config: dict[str, Any], options: dict[str, Any],

@@ -1,21 +1,25 @@
-"""Offline replay: answer a connector's requests from a cassette, strictly.
+"""Offline replay on vcrpy: the kit's strict matchers and what a failed replay says.
 
-A live request matches a recorded one on method, path and JSON body with the connector's
-volatile fields masked, plus which auth headers are present. Identical requests (retries)
-are answered in recorded order. A request with no match fails with the closest recorded
-request and the fields that differ; interactions left unused fail the replay (stale cassette).
+A live request matches a recorded one on method, path (and query) and JSON body with the
+connector's volatile fields masked, plus which auth headers are present -- three matchers
+registered on vcrpy (``ck_path``, ``ck_body``, ``ck_auth``). vcrpy answers identical
+requests (retries) in recorded order. A request with no match fails with the closest
+recorded request (vcrpy's ``find_requests_with_most_matches``) and the fields that differ;
+interactions vcrpy never played (``play_counts``) make the replay stale.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-import httpx
-
 from ..connectors.exceptions import ConnectorKitError
-from .cassettes import Cassette, Interaction, RecordedRequest
+from .cassettes import CassetteError, RecordedRequest
 from .jsondiff import Difference, diff
 from .normalize import Normalizer
 from .scrub import is_auth_header
@@ -49,88 +53,162 @@ class MatchKey:
                 "auth_headers": list(self.auth)}
 
 
-def request_key(normalizer: Normalizer, method: str, uri: str, headers: dict[str, Any],
-                body: bytes | str | None) -> MatchKey:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+def _path_of(uri: str) -> str:
+    rest = uri.split("://", 1)[-1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+
+@lru_cache(maxsize=4096)
+def _masked_body(normalizer: Normalizer, text: str) -> Any:
+    """The masked JSON value of a body (cached: vcrpy compares each live request with every
+    recorded one, several times per request)."""
     try:
         parsed: Any = json.loads(text) if text else None
     except ValueError:
         parsed = text
-    rest = uri.split("://", 1)[-1]
-    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    auth = tuple(sorted(k.lower() for k in headers if is_auth_header(k)))
-    return MatchKey(method.upper(), normalizer.mask_text(path), normalizer.mask(parsed), auth)
+    return normalizer.mask(parsed)
+
+
+def request_key(normalizer: Normalizer, method: str, uri: str, headers: Any,
+                body: bytes | str | None) -> MatchKey:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    auth = tuple(sorted(str(k).lower() for k in headers if is_auth_header(str(k))))
+    return MatchKey(method.upper(), normalizer.mask_text(_path_of(uri)), _masked_body(normalizer, text),
+                    auth)
 
 
 def recorded_key(normalizer: Normalizer, request: RecordedRequest) -> MatchKey:
     return request_key(normalizer, request.method, request.uri, request.headers, request.body)
 
 
-@dataclass
-class Replayer:
-    """Serves one cassette's interactions to one replay run."""
+def vcr_key(normalizer: Normalizer, request: Any) -> MatchKey:
+    """The match key of a vcrpy ``Request``."""
+    body = request.body if isinstance(request.body, (bytes, str)) else None
+    return request_key(normalizer, request.method, request.uri, request.headers, body)
 
-    cassette: Cassette
-    normalizer: Normalizer
-    used: list[int] = field(default_factory=list)
-    sent: list[MatchKey] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self._keys = [recorded_key(self.normalizer, i.request) for i in self.cassette.interactions]
+# -- vcrpy matchers ---------------------------------------------------------------------------
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        key = request_key(self.normalizer, request.method, str(request.url), dict(request.headers),
-                          request.content)
-        self.sent.append(key)
-        interaction = self.match(key)
-        return to_response(request, interaction)
+class _Matchers:
+    """The three strict matchers, bound to the normaliser of the connector being replayed."""
 
-    def match(self, key: MatchKey) -> Interaction:
-        for index, recorded in enumerate(self._keys):
-            if index not in self.used and recorded == key:
-                self.used.append(index)
-                return self.cassette.interactions[index]
-        raise self._mismatch(key)
+    def __init__(self, normalizer: Normalizer) -> None:
+        self.normalizer = normalizer
 
-    def _mismatch(self, key: MatchKey) -> ReplayMismatchError:
-        live = key.as_dict()
-        candidates = [(i, k) for i, k in enumerate(self._keys) if i not in self.used] or list(
-            enumerate(self._keys))
-        if not candidates:
-            return ReplayMismatchError(
-                f"The connector sent {key.method} {key.path}, but the cassette "
-                f"{self.cassette.path or ''} has no interactions. Record the scenario first.", [])
-        scored = [(len(diff(k.as_dict(), live)), i, k) for i, k in candidates]
-        _, index, closest = min(scored, key=lambda item: (item[0], item[1]))
-        differences = diff(closest.as_dict(), live)
-        listing = "\n    ".join(str(d) for d in differences[:12])
-        state = "unused" if index not in self.used else "already used"
+    def path(self, live: Any, recorded: Any) -> None:
+        a, b = (self.normalizer.mask_text(_path_of(r.uri)) for r in (live, recorded))
+        if a != b:
+            raise AssertionError(f"path {a} != {b}")
+
+    def body(self, live: Any, recorded: Any) -> None:
+        a, b = (vcr_key(self.normalizer, r).body for r in (live, recorded))
+        if a != b:
+            shown = "; ".join(str(d) for d in diff(b, a)[:6])
+            raise AssertionError(f"masked JSON body differs: {shown}")
+
+    def auth(self, live: Any, recorded: Any) -> None:
+        a, b = (tuple(sorted(k.lower() for k in r.headers if is_auth_header(k))) for r in (live, recorded))
+        if a != b:
+            raise AssertionError(f"auth headers {list(a)} != recorded {list(b)}")
+
+
+def register_matchers(engine: Any, normalizer: Normalizer | None = None) -> None:
+    """Register ``ck_path``, ``ck_body``, ``ck_auth`` on a ``vcr.VCR``."""
+    from .normalize import GENERIC
+
+    matchers = _Matchers(normalizer or GENERIC)
+    engine.register_matcher("ck_path", matchers.path)
+    engine.register_matcher("ck_body", matchers.body)
+    engine.register_matcher("ck_auth", matchers.auth)
+
+
+# -- what a failed replay says ----------------------------------------------------------------
+
+def mismatch_error(exc: Any, normalizer: Normalizer) -> ReplayMismatchError:
+    """A kit error from vcrpy's ``CannotOverwriteExistingCassetteException``."""
+    cassette, request = exc.cassette, exc.failed_request
+    live = vcr_key(normalizer, request)
+    path = getattr(cassette, "_path", "")
+    if not len(cassette):
         return ReplayMismatchError(
-            f"No recorded interaction matches {key.method} {key.path}.\n"
-            f"  Closest recorded request (#{index + 1}, {state}) differs in:\n    {listing}\n"
-            "  If the connector changed on purpose, re-record the scenario "
-            "(connector-kit record ...), or compare versions with connector-kit diff.",
-            differences,
-        )
+            f"The connector sent {live.method} {live.path}, but the cassette {path} has no "
+            "interactions. Record the scenario first.", [])
+    recorded = list(cassette.requests)
+    closest = [match[0] for match in cassette.find_requests_with_most_matches(request)] or recorded
+    unplayed = [r for r in closest if not cassette.play_counts[_index(recorded, r)]]
+    chosen = min(unplayed or closest,
+                 key=lambda r: (len(diff(vcr_key(normalizer, r).as_dict(), live.as_dict())),
+                                _index(recorded, r)))
+    index = _index(recorded, chosen)
+    differences = diff(vcr_key(normalizer, chosen).as_dict(), live.as_dict())
+    state = "already used" if cassette.play_counts[index] else "unused"
+    if not differences:
+        return ReplayMismatchError(
+            f"The connector sent {live.method} {live.path} more often than the recording did: "
+            f"request #{index + 1} was already answered. If the connector now retries or "
+            "repeats calls on purpose, re-record the scenario (connector-kit record ...).", [])
+    listing = "\n    ".join(str(d) for d in differences[:12])
+    return ReplayMismatchError(
+        f"No recorded interaction matches {live.method} {live.path}.\n"
+        f"  Closest recorded request (#{index + 1}, {state}) differs in:\n    {listing}\n"
+        "  If the connector changed on purpose, re-record the scenario "
+        "(connector-kit record ...), or compare versions with connector-kit diff.",
+        differences,
+    )
 
-    def unused(self) -> list[int]:
-        return [i for i in range(len(self.cassette.interactions)) if i not in self.used]
 
-    def check_all_used(self) -> None:
-        left = self.unused()
-        if left:
-            described = ", ".join(
-                f"#{i + 1} {self._keys[i].method} {self._keys[i].path}" for i in left)
-            raise StaleCassetteError(
-                f"{len(left)} recorded interaction(s) were never requested: {described}. The "
-                "connector no longer makes these calls: re-record the cassette if that is intended."
-            )
+def _index(requests: list[Any], request: Any) -> int:
+    return next(i for i, r in enumerate(requests) if r is request)
 
 
-def to_response(request: httpx.Request, interaction: Interaction) -> httpx.Response:
-    recorded = interaction.response
-    headers = [(k, v) for k, values in recorded.headers.items() for v in values
-               if k.lower() not in ("content-encoding", "transfer-encoding", "content-length")]
-    body = recorded.body.encode("utf-8")
-    headers.append(("content-length", str(len(body))))
-    return httpx.Response(recorded.status, headers=headers, content=body, request=request)
+def unplayed(cassette: Any) -> list[int]:
+    """Indexes of the interactions vcrpy never played back."""
+    return [i for i in range(len(cassette)) if not cassette.play_counts[i]]
+
+
+def stale_error(cassette: Any) -> StaleCassetteError | None:
+    """A :class:`StaleCassetteError` when vcrpy did not play every interaction, else None."""
+    if cassette.all_played:
+        return None
+    left = unplayed(cassette)
+    requests = cassette.requests
+    described = ", ".join(f"#{i + 1} {requests[i].method} {_path_of(requests[i].uri)}" for i in left)
+    return StaleCassetteError(
+        f"{len(left)} recorded interaction(s) were never requested: {described}. The "
+        "connector no longer makes these calls: re-record the cassette if that is intended."
+    )
+
+
+# -- replaying recordings around any code -------------------------------------------------------
+
+@contextlib.contextmanager
+def replaying(paths: Sequence[Path], normalizer: Normalizer, *, strict: bool = True,
+              secrets: Iterable[str] = ()) -> Iterator[Any]:
+    """Answer every httpx request in the block from the cassettes at ``paths``, offline.
+
+    Matching is the kit's strict matching; a request the recordings cannot answer raises
+    :class:`ReplayMismatchError`, and with ``strict`` interactions left unplayed raise
+    :class:`StaleCassetteError` at the end. Yields vcrpy's cassette.
+    """
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    from .episode import REPLAY_KEY
+    from .interception import KitHooks, kit_vcr, offline
+
+    if not paths:
+        raise CassetteError("replaying() needs at least one cassette.")
+    first, *extra = [Path(p) for p in paths]
+    if not first.is_file():
+        raise CassetteError(f"No cassette at {first}. Record it first: connector-kit record "
+                            "<framework> --scenario <name> (or run pytest with --record-mode=once).")
+    engine = kit_vcr(KitHooks(normalizer, [REPLAY_KEY, *secrets]), record_mode="none",
+                     extra_paths=extra, replay_only=True)
+    with offline(), engine.use_cassette(str(first)) as cassette:
+        try:
+            yield cassette
+        except CannotOverwriteExistingCassetteException as exc:
+            raise mismatch_error(exc, normalizer) from None
+    if strict:
+        error = stale_error(cassette)
+        if error is not None:
+            raise error
