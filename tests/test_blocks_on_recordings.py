@@ -108,7 +108,8 @@ blocks:
 @pytest.mark.parametrize("framework", sorted(ROWS))
 def test_an_sdg_hub_flow_yaml_runs_unchanged_on_the_recordings(framework: str, tmp_path: Path) -> None:
     pytest.importorskip("pydantic_monty")
-    merged, cassettes = _merged(framework, ROWS[framework])
+    paths = _paths(framework, ROWS[framework])
+    cassettes = [Cassette.load(p) for p in paths]
     # A one-message scenario is given as a single message dict (sdg-hub wraps it in a list).
     messages = [c.scenario["messages"][0] if len(c.scenario["messages"]) == 1 else c.scenario["messages"]
                 for c in cassettes]
@@ -117,12 +118,11 @@ def test_an_sdg_hub_flow_yaml_runs_unchanged_on_the_recordings(framework: str, t
     path.write_text(SDG_HUB_FLOW, encoding="utf-8")
     environ = {"FRAMEWORK": framework, "AGENT_URL": cassettes[0].scenario["url"],
                "AGENT_API_KEY": REPLAY_KEY}
-    replayer = Replayer(merged, normalizer_for(None, framework))
-    with Flow.from_yaml(path, environ=environ) as flow, replaying(replayer.answer):
+    with Flow.from_yaml(path, environ=environ) as flow, \
+            replaying(paths, normalizer_for(None, framework)):  # strict: every interaction used
         extract = flow.get_block("extract")
         assert extract.output_cols == ["extract_text", "extract_session_id", "extract_tool_trace"]
         out = flow.generate(frame)
-    replayer.check_all_used()
 
     assert len(out) == len(cassettes) and list(out.index) == list(frame.index)  # nothing lost
     for position, cassette in enumerate(cassettes):
