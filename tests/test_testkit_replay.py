@@ -430,6 +430,7 @@ def test_a_secret_that_slips_past_the_scrubber_fails_the_recording(
     monkeypatch.setattr(record_module, "scrub_text", lambda text, secrets: text)
     monkeypatch.setattr(record_module, "scrub_value", lambda value, secrets: value)
     monkeypatch.setattr(interception, "scrub_text", lambda text, secrets: text)
+    unpatched = httpx.HTTPTransport.handle_request
     key = "ck-live-" + uuid.uuid4().hex
     folder = write_catalogue(tmp_path / "langgraph")
     kit = ConnectorTestKit("langgraph", folder)
@@ -437,6 +438,8 @@ def test_a_secret_that_slips_past_the_scrubber_fails_the_recording(
             pytest.raises(SecretLeakError, match="configured secret #") as caught:
         kit.record("plain_chat", url=server.url, api_key=key, out_dir=tmp_path / "out")
     assert key not in str(caught.value)  # the report never repeats the secret
+    # the refused save left vcrpy's patches removed (an exception in its __exit__ would not)
+    assert httpx.HTTPTransport.handle_request is unpatched
     assert not (tmp_path / "out").exists()  # nothing was written: vcrpy's save was refused
 
 

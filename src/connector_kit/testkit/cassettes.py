@@ -65,6 +65,7 @@ def load_document(path: Path, *, root: Path | None = None) -> dict[str, Any]:
             "--scenario <name> (or run pytest with --record-mode=once)."
         ) from None
     validate(CassetteFile, data, str(path), error=CassetteError, what="cassette")
+    assert isinstance(data, dict)  # the schema is a mapping
     if key is not None:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
@@ -112,6 +113,15 @@ def set_section(path: Path | str, provider: Callable[[dict[str, Any] | None], di
 def clear_section(path: Path | str) -> None:
     with _PENDING_LOCK:
         _PENDING.pop(_key(path), None)
+
+
+_REFUSED: set[str] = set()
+
+
+def refuse_save(path: Path | str) -> None:
+    """The next save of ``path`` writes nothing (a save hook found a secret)."""
+    with _PENDING_LOCK:
+        _REFUSED.add(_key(path))
 
 
 def _key(path: Path | str) -> str:
@@ -186,6 +196,9 @@ class KitPersister:
         path = Path(cassette_path)
         with _PENDING_LOCK:
             provider = _PENDING.pop(_key(path), None)
+            if _key(path) in _REFUSED:
+                _REFUSED.discard(_key(path))
+                return  # never raise here: vcrpy saves in __exit__ (see KitHooks.before_save)
         existing = _existing_section(path)
         section = provider(existing) if provider is not None else existing
         atomic_write(path, serialize(cassette_dict, _WithSection(serializer, section)))

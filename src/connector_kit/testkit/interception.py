@@ -52,6 +52,7 @@ class KitHooks:
         self.normalizer = normalizer
         self.secrets = [s for s in secrets if isinstance(s, str) and s]
         self.canon = normalizer.canonicalizer()
+        self.leaks: list[str] = []
 
     def add_secrets(self, secrets: Iterable[str | None]) -> None:
         self.secrets.extend(s for s in secrets if isinstance(s, str) and s and s not in self.secrets)
@@ -104,16 +105,31 @@ class KitHooks:
         response["headers"] = headers
         return response
 
-    def before_save(self, request: Any, response: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """``before_save_interaction``: the last look before anything is written."""
+    def before_save(self, request: Any, response: dict[str, Any], cassette: Any
+                    ) -> tuple[Any, dict[str, Any]] | None:
+        """``before_save_interaction``: the last look before anything is written.
+
+        An interaction still holding a secret makes the whole save refused (see
+        :func:`~connector_kit.testkit.cassettes.refuse_save`). It must not raise: vcrpy
+        saves inside its ``__exit__``, and an exception there would leave httpx patched.
+        The caller raises :class:`SecretLeakError` from :attr:`leaks` afterwards.
+        """
+        from .cassettes import refuse_save
+
         text = f"{request.uri}\n{request.headers}\n{request.body!r}\n{response!r}"
-        leaks = scan_text(text, self.secrets)
-        if leaks:
-            raise SecretLeakError(
-                f"Refusing to save a cassette interaction ({request.method} {request.path}): "
-                f"{leaks[0][1]} after scrubbing. Nothing was written. Add the value to the "
-                "connector's secrets (or fix the scrubber) and record again.")
-        return request, response
+        found = scan_text(text, self.secrets)
+        if not found:
+            return request, response
+        self.leaks.append(f"{request.method} {request.path}: {found[0][1]} after scrubbing")
+        refuse_save(cassette.path)
+        return None
+
+    def leak_error(self) -> SecretLeakError | None:
+        if not self.leaks:
+            return None
+        return SecretLeakError(
+            f"Refused to save the cassette: {'; '.join(self.leaks[:3])}. Nothing was written. "
+            "Add the value to the connector's secrets (or fix the scrubber) and record again.")
 
 
 def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",

@@ -93,12 +93,13 @@ def record_scenario(
                 stats=canon.value(scrub_value(stats_dicts(stats), secret_values)),
             ).section()
             set_section(attempt, lambda _existing: section)
-    except SecretLeakError:
-        # vcrpy's save was refused before anything was written: nothing secret to keep.
-        _discard(attempt)
-        raise
     finally:
         clear_section(attempt)
+    leak = hooks.leak_error()
+    if leak is not None:
+        # The save hook refused the save before anything was written: nothing secret to keep.
+        _discard(attempt)
+        raise leak
     met = (outcome.ok if scenario.expect == "ok" else outcome.error_type == scenario.expect)
     if not attempt.exists():
         # vcrpy saves only what it recorded: no interaction at all (server down, refused).
