@@ -53,15 +53,32 @@ class KitHooks:
         self.secrets = [s for s in secrets if isinstance(s, str) and s]
         self.canon = normalizer.canonicalizer()
         self.leaks: list[str] = []
+        self._seen: dict[tuple[Any, ...], tuple[str, Any, dict[str, str]]] = {}
 
     def add_secrets(self, secrets: Iterable[str | None]) -> None:
         self.secrets.extend(s for s in secrets if isinstance(s, str) and s and s not in self.secrets)
+        self._seen.clear()
 
     def _text(self, text: str) -> str:
         return self.canon.body(scrub_text(text, self.secrets))
 
     def request(self, request: Any) -> Any:
-        """``before_record_request``: the request as it is stored and matched."""
+        """``before_record_request``: the request as it is stored and matched.
+
+        vcrpy calls it several times per live request (and on every loaded one), each time
+        on a fresh copy: the result for the same request is remembered.
+        """
+        key = (request.method, request.uri, request.body if isinstance(request.body, bytes) else None,
+               tuple(request.headers.items()))
+        done = self._seen.get(key)
+        if done is None:
+            done = self._request(request)
+            if len(self._seen) < 1024:
+                self._seen[key] = done
+        request.uri, request.body, request.headers = done[0], done[1], dict(done[2])
+        return request
+
+    def _request(self, request: Any) -> tuple[str, Any, dict[str, str]]:
         request.uri = self.canon.text(scrub_text(request.uri, self.secrets))
         body = request.body
         if isinstance(body, bytes) and body:
@@ -75,8 +92,7 @@ class KitHooks:
                 headers[name] = str(len(request.body))
             else:
                 headers[name] = self.canon.header(name, scrub_text(str(value), self.secrets))
-        request.headers = headers
-        return request
+        return request.uri, request.body, headers
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         """``before_record_response`` (after vcrpy decoded the body): stored response."""

@@ -69,12 +69,17 @@ def _masked_body(normalizer: Normalizer, text: str) -> Any:
     return normalizer.mask(parsed)
 
 
+def _body_text(body: Any) -> str:
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    return body if isinstance(body, str) else ""
+
+
 def request_key(normalizer: Normalizer, method: str, uri: str, headers: Any,
                 body: bytes | str | None) -> MatchKey:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    text = _body_text(body)
     auth = tuple(sorted(str(k).lower() for k in headers if is_auth_header(str(k))))
-    return MatchKey(method.upper(), normalizer.mask_text(_path_of(uri)), _masked_body(normalizer, text),
-                    auth)
+    return MatchKey(method.upper(), _masked_path(normalizer, uri), _masked_body(normalizer, text), auth)
 
 
 def recorded_key(normalizer: Normalizer, request: RecordedRequest) -> MatchKey:
@@ -89,6 +94,11 @@ def vcr_key(normalizer: Normalizer, request: Any) -> MatchKey:
 
 # -- vcrpy matchers ---------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
+def _masked_path(normalizer: Normalizer, uri: str) -> str:
+    return normalizer.mask_text(_path_of(uri))
+
+
 class _Matchers:
     """The three strict matchers, bound to the normaliser of the connector being replayed."""
 
@@ -96,12 +106,12 @@ class _Matchers:
         self.normalizer = normalizer
 
     def path(self, live: Any, recorded: Any) -> None:
-        a, b = (self.normalizer.mask_text(_path_of(r.uri)) for r in (live, recorded))
+        a, b = (_masked_path(self.normalizer, r.uri) for r in (live, recorded))
         if a != b:
             raise AssertionError(f"path {a} != {b}")
 
     def body(self, live: Any, recorded: Any) -> None:
-        a, b = (vcr_key(self.normalizer, r).body for r in (live, recorded))
+        a, b = (_masked_body(self.normalizer, _body_text(r.body)) for r in (live, recorded))
         if a != b:
             shown = "; ".join(str(d) for d in diff(b, a)[:6])
             raise AssertionError(f"masked JSON body differs: {shown}")
