@@ -548,13 +548,15 @@ def _replay_timing(plan: Plan) -> dict[str, Any]:
         samples = []
         for _ in range(rounds):
             samples.append(plan.kit.replay(name, strict=False).elapsed_ms)
-        per_scenario[name] = statistics.median(samples)
+        # Best of the rounds: a busy machine (CI, xdist workers) only ever adds time, and the
+        # check is about what the connector itself costs.
+        per_scenario[name] = min(samples)
     worst = max(per_scenario, key=lambda n: per_scenario[n])
     figures: dict[str, Any] = {
         "budget_ms": budget, "median_ms": round(statistics.median(per_scenario.values()), 2),
         "worst_scenario": worst, "worst_ms": round(per_scenario[worst], 2)}
     if per_scenario[worst] > budget:
-        raise CheckFailed(f"replaying '{worst}' takes {per_scenario[worst]:.1f} ms (median of "
+        raise CheckFailed(f"replaying '{worst}' takes {per_scenario[worst]:.1f} ms (best of "
                           f"{rounds}), over the {budget:g} ms budget: the connector itself is slow "
                           "(it sleeps or does heavy work per call).", figures)
     figures["detail"] = (f"median {figures['median_ms']} ms, worst {figures['worst_ms']} ms "

@@ -75,6 +75,8 @@ class KitHooks:
             done = self._request(request)
             if len(self._seen) < 1024:
                 self._seen[key] = done
+                # vcrpy also passes the hook's own output back in: it maps to itself
+                self._seen[(key[0], done[0], done[1], tuple(done[2].items()))] = done
         request.uri, request.body, request.headers = done[0], done[1], dict(done[2])
         return request
 
@@ -157,6 +159,7 @@ def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",
     canonical, and vcrpy runs the hook on every loaded interaction.
     """
     import vcr
+    from vcr.patch import PATCHER_NAMES
 
     from .cassettes import KitPersister
     from .replay import register_matchers
@@ -166,6 +169,10 @@ def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",
         "match_on": tuple(match_on),
         "decode_compressed_response": True,
         "record_on_exception": False,
+        # Connectors speak httpx; building vcrpy's other patchers (requests, boto3, aiohttp,
+        # ... each a failed import here) cost more than the rest of a replay. Anything not on
+        # httpx meets offline() during a replay instead.
+        "skip_patchers": tuple(name for name in PATCHER_NAMES if name != "httpx"),
     }
     if hooks is not None:
         config["before_record_request"] = hooks.request
