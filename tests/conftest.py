@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -14,9 +13,6 @@ from connector_kit.testkit.faults import FaultServer
 
 T = TypeVar("T")
 
-#: The shared reference folder (specs, real sample responses), beside the repo: /work/shared.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SAMPLES = SHARED / "reference" / "samples"
 
 
 @pytest.fixture(scope="session")
@@ -42,14 +38,6 @@ def keepalive_server() -> Iterator[LoopbackJSONServer]:
     """A stdlib HTTP/1.1 keep-alive JSON server that records each request's client port."""
     with LoopbackJSONServer() as srv:
         yield srv
-
-
-@pytest.fixture
-def samples_dir() -> Path:
-    """The real recorded responses in the shared reference folder (skips when it is absent)."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"the shared reference samples are not at {SAMPLES}")
-    return SAMPLES
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -34,6 +33,7 @@ from connector_kit.connectors import (
 )
 from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
 from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from fixtures.recordings import recorded_body
 
 T = TypeVar("T")
 
@@ -269,16 +269,15 @@ def test_langgraph_thread_without_id_is_a_response_error(server: FaultServer) ->
     assert len(server.requests) == 1
 
 
-def test_langgraph_error_in_a_200_is_an_agent_run_error(server: FaultServer, samples_dir: Path) -> None:
-    sample = samples_dir / "langgraph" / "17a_runs_wait_tool_raises_default_toolnode.txt"
-    body = sample.read_bytes().split(b"\r\n\r\n", 1)[1]  # the real 200 answer of a graph that raised
+def test_langgraph_error_in_a_200_is_an_agent_run_error(server: FaultServer) -> None:
+    body = recorded_body("langgraph", "graph_error")  # the real 200 answer of a graph that raised
     server.script(json_reply({"thread_id": "t"}), Reply(body=body))
     with pytest.raises(AgentRunError) as info:
         langgraph(server.url).send(USER, "s")
     assert isinstance(info.value, ConnectorError)
-    assert info.value.error_type == "ZeroDivisionError"
-    assert "ZeroDivisionError" in str(info.value)
-    assert "An internal error occurred" in str(info.value)
+    assert info.value.error_type == "ValueError"
+    assert "ValueError" in str(info.value)
+    assert "graph exploded on purpose" in str(info.value)
 
 
 def test_langgraph_parse_response_rules(caplog: pytest.LogCaptureFixture) -> None:

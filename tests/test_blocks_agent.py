@@ -8,7 +8,6 @@ import json
 import logging
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,22 +25,12 @@ from connector_kit.blocks import (
 from connector_kit.blocks._progress import progress_bar, progress_enabled
 from connector_kit.connectors import ConnectorRegistry, LangflowConnector
 from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from fixtures.recordings import recorded_response
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/reference/samples/langflow/agent_with_key.http"
+#: A real Langflow /run answer with a tool call, recorded from the project's rig
+#: (cassettes/langflow/tool_call.yaml): the repo's own recording.
+RESPONSE: dict[str, Any] = recorded_response("langflow", "tool_call")[1]
 API_KEY = "fake-test-key-SECRET-0123456789"
-
-
-def _sample_response() -> dict[str, Any]:
-    """A real Langflow /run answer (recorded), or the benchmark's Langflow-shaped one."""
-    if SAMPLE.exists():
-        raw = SAMPLE.read_bytes().replace(b"\r\n", b"\n")
-        return dict(json.loads(raw.split(b"\n\n", 1)[1]))
-    from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE
-
-    return copy.deepcopy(LANGFLOW_RESPONSE)
-
-
-RESPONSE = _sample_response()
 
 
 def langflow(request: ReceivedRequest) -> Reply:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,20 +19,11 @@ from connector_kit.blocks import (
     RowFailedError,
 )
 from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from fixtures.recordings import recorded_response
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/reference/samples/langflow/agent_with_key.http"
-
-
-def _sample_response() -> dict[str, Any]:
-    if SAMPLE.exists():
-        raw = SAMPLE.read_bytes().replace(b"\r\n", b"\n")
-        return dict(json.loads(raw.split(b"\n\n", 1)[1]))
-    from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE
-
-    return copy.deepcopy(LANGFLOW_RESPONSE)
-
-
-LANGFLOW = _sample_response()
+#: A real Langflow /run answer with a tool call, recorded from the project's rig
+#: (cassettes/langflow/tool_call.yaml): the repo's own recording.
+LANGFLOW: dict[str, Any] = recorded_response("langflow", "tool_call")[1]
 LANGGRAPH = {"messages": [
     {"type": "human", "content": "what is 2+3?"},
     {"type": "ai", "content": "", "tool_calls": [{"name": "add", "args": {"a": 2, "b": 3}, "id": "c1"}]},

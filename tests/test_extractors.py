@@ -1,14 +1,12 @@
 """extract_text / extract_session_id / extract_tool_trace: on real responses, on malformed ones, on anything.
 
-The real responses are read from the shared reference folder (nothing is copied into the repo);
-the tests that need them skip with a reason when it is absent.
+The real responses are the repo's own recordings (``cassettes/<fw>/``, recorded from the
+project's rigs by ``connector-kit record``): nothing outside the repository is read.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,22 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector_kit.connectors import BaseAgentConnector, LangflowConnector, LangGraphConnector
+from fixtures.recordings import all_recorded_responses, recorded_response
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "samples"
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"shared samples not found at {SAMPLES}")
-
-LANGFLOW_ANSWER = 'The answer is 5. (tool said: {"result": "5"})'
 CONNECTORS: list[type[BaseAgentConnector]] = [LangflowConnector, LangGraphConnector]
-
-
-def load(path: Path) -> tuple[int, Any]:
-    """(status, decoded JSON body) of a recorded response file: status line, headers, blank line, body."""
-    raw = path.read_bytes()
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        head, _, body = raw.partition(b"\n\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, json.loads(body)
 
 
 def check_types(connector: type[BaseAgentConnector], response: Any) -> tuple[Any, Any, Any]:
@@ -48,19 +33,15 @@ def check_types(connector: type[BaseAgentConnector], response: Any) -> tuple[Any
 # -- the real Langflow responses ------------------------------------------------------------------
 
 
-@needs_samples
-@pytest.mark.parametrize(("name", "session_id"), [
-    ("agent_with_key", "session-123"),
-    ("agent_by_endpoint_name", "session-123"),
-    ("agent_key_in_query", "session-123"),
-    ("empty_body", "4a1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
-    ("wrong_types_body", "4a1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+@pytest.mark.parametrize(("scenario", "session_id", "expression", "result"), [
+    ("tool_call", "ck-tool-call", "2+3", "5"),
+    ("multi_turn", "ck-multi-turn", "6*7", "42"),
 ])
-def test_langflow_agent_samples(name: str, session_id: str) -> None:
-    status, response = load(SAMPLES / "langflow" / f"{name}.http")
+def test_langflow_agent_recordings(scenario: str, session_id: str, expression: str, result: str) -> None:
+    status, response = recorded_response("langflow", scenario)
     assert status == 200
     text, sid, trace = check_types(LangflowConnector, response)
-    assert text == LANGFLOW_ANSWER
+    assert text == f'The answer is {result}. (tool said: {{"result": "{result}"}})'
     assert sid == session_id
     assert trace is not None
     message = response["outputs"][0]["outputs"][0]["results"]["message"]
@@ -69,20 +50,25 @@ def test_langflow_agent_samples(name: str, session_id: str) -> None:
     assert [entry["type"] for entry in trace] == ["tool_use", "text", "text"]
     tool_use = trace[0]
     assert tool_use["name"] == "evaluate_expression"
-    assert tool_use["tool_input"] == {"expression": "2+3"}
+    assert tool_use["tool_input"] == {"expression": expression}
     assert tool_use["output"]["status"] == "success"
-    assert tool_use["output"]["content"] == '{"result": "5"}'
+    assert tool_use["output"]["content"] == f'{{"result": "{result}"}}'
 
 
-@needs_samples
-def test_langflow_echo_sample_has_text_and_no_tool_trace() -> None:
-    _, response = load(SAMPLES / "langflow" / "echo_with_key.http")
-    assert check_types(LangflowConnector, response) == ("what is 2+3?", "session-123", None)
+@pytest.mark.parametrize(("scenario", "expected"), [
+    ("echo_flow", ("echo this back", "ck-echo-flow", None)),
+    ("plain_chat", ("You said: hello there", "ck-plain-chat", None)),
+    ("by_endpoint_name", ("You said: hello by name", "ck-by-endpoint-name", None)),
+    ("empty_input", ("", "ck-empty-input", None)),
+])
+def test_langflow_recordings_without_tools_have_text_and_no_tool_trace(
+        scenario: str, expected: tuple[Any, ...]) -> None:
+    _, response = recorded_response("langflow", scenario)
+    assert check_types(LangflowConnector, response) == expected
 
 
-@needs_samples
 def test_langflow_second_content_block_path_is_used_when_data_has_none() -> None:
-    _, response = load(SAMPLES / "langflow" / "agent_with_key.http")
+    _, response = recorded_response("langflow", "tool_call")
     message = response["outputs"][0]["outputs"][0]["results"]["message"]
     del message["data"]["content_blocks"]
     trace = LangflowConnector.extract_tool_trace(response)
@@ -90,12 +76,9 @@ def test_langflow_second_content_block_path_is_used_when_data_has_none() -> None
     assert len(trace) == 4  # this copy holds the duplicate "Output" text block too
 
 
-@needs_samples
-@pytest.mark.parametrize("name", ["agent_llm_down", "agent_no_key", "agent_wrong_key", "malformed_json",
-                                  "run_by_flow_display_name", "run_get_method", "unknown_flow_name",
-                                  "unknown_flow_uuid"])
-def test_langflow_error_samples_extract_nothing(name: str) -> None:
-    status, response = load(SAMPLES / "langflow" / f"{name}.http")
+@pytest.mark.parametrize("scenario", ["llm_down", "missing_key", "wrong_key", "unknown_flow"])
+def test_langflow_error_recordings_extract_nothing(scenario: str) -> None:
+    status, response = recorded_response("langflow", scenario)
     assert status >= 400
     assert check_types(LangflowConnector, response) == (None, None, None)
 
@@ -108,18 +91,16 @@ CALC_RESULT = {"type": "tool_result", "name": "calculator", "content": "5", "too
                "status": "success"}
 
 
-@needs_samples
-@pytest.mark.parametrize("name", ["05_runs_wait", "74_auth_good_key_run"])
-def test_langgraph_tool_run_samples(name: str) -> None:
-    status, response = load(SAMPLES / "langgraph" / f"{name}.txt")
+def test_langgraph_tool_run_recording() -> None:
+    status, response = recorded_response("langgraph", "tool_call")
     assert status == 200
     assert check_types(LangGraphConnector, response) == ("The answer to 2+3 is 5.", None,
                                                          [CALC_USE, CALC_RESULT])
 
 
-@needs_samples
 def test_langgraph_content_parts_are_joined_not_repr() -> None:
-    _, response = load(SAMPLES / "langgraph" / "12_runs_wait_config_parts.txt")
+    _, response = recorded_response("langgraph", "parts_content")
+    assert any(isinstance(m.get("content"), list) for m in response["messages"])  # parts, really
     text, session_id, trace = check_types(LangGraphConnector, response)
     assert text == "The answer to (4*5)/2 is 10."
     assert session_id is None
@@ -131,46 +112,38 @@ def test_langgraph_content_parts_are_joined_not_repr() -> None:
     ]
 
 
-@needs_samples
-def test_langgraph_no_tool_sample() -> None:
-    _, response = load(SAMPLES / "langgraph" / "15_runs_wait_no_tool.txt")
-    assert check_types(LangGraphConnector, response) == ("You said: hello there", None, [])
+@pytest.mark.parametrize(("scenario", "text"), [("plain_chat", "You said: hello there"),
+                                                ("multi_turn", "You said: tell me more (turn 2)")])
+def test_langgraph_no_tool_recordings(scenario: str, text: str) -> None:
+    _, response = recorded_response("langgraph", scenario)
+    assert check_types(LangGraphConnector, response) == (text, None, [])
 
 
-@needs_samples
-def test_langgraph_tool_error_sample_keeps_the_error_status() -> None:
-    _, response = load(SAMPLES / "langgraph" / "17b_runs_wait_tool_error_message.txt")
+def test_langgraph_tool_error_recording_keeps_the_error_status() -> None:
+    _, response = recorded_response("langgraph", "tool_error")
     text, _, trace = check_types(LangGraphConnector, response)
-    assert text is not None and text.startswith("The answer to 1/0 is Error: ZeroDivisionError")
+    assert text is not None and text.startswith("Sorry, I could not compute 1/0: ZeroDivisionError")
     assert trace is not None and [e["type"] for e in trace] == ["tool_use", "tool_result"]
     assert trace[1]["status"] == "error"
     assert trace[1]["content"] == "Error: ZeroDivisionError('division by zero')\n Please fix your mistakes."
 
 
-@needs_samples
-@pytest.mark.parametrize("name", ["17a_runs_wait_tool_raises_default_toolnode", "00_ok", "04_thread_create",
-                                  "13_runs_wait_config_and_context", "20_unknown_assistant_name",
-                                  "21_unknown_assistant_uuid", "22_malformed_json", "23_missing_assistant_id",
-                                  "26_unknown_thread", "71_auth_no_key"])
-def test_langgraph_non_run_samples_extract_nothing(name: str) -> None:
-    _, response = load(SAMPLES / "langgraph" / f"{name}.txt")
+@pytest.mark.parametrize(("scenario", "index"), [
+    ("plain_chat", 0), ("tool_call", 0),  # thread creation answers
+    ("graph_error", -1),  # the 200 of a graph that raised
+    ("unknown_assistant", -1), ("missing_key", 0), ("wrong_key", 0),
+])
+def test_langgraph_non_run_recordings_extract_nothing(scenario: str, index: int) -> None:
+    _, response = recorded_response("langgraph", scenario, index)
     assert check_types(LangGraphConnector, response) == (None, None, None)
 
 
-@needs_samples
 @pytest.mark.parametrize("connector", CONNECTORS, ids=["langflow", "langgraph"])
-def test_every_json_sample_is_safe_for_both_connectors(connector: type[BaseAgentConnector]) -> None:
-    files = sorted(SAMPLES.glob("langflow/*.http")) + sorted(
-        p for p in SAMPLES.glob("langgraph/*.txt") if not p.name.endswith(".req.txt"))
-    decoded = 0
-    for path in files:
-        try:
-            _, response = load(path)
-        except ValueError:  # event streams and NDJSON bodies are not one JSON value
-            continue
-        decoded += 1
+def test_every_recorded_response_is_safe_for_both_connectors(connector: type[BaseAgentConnector]) -> None:
+    responses = all_recorded_responses("langflow") + all_recorded_responses("langgraph")
+    for _, _, response in responses:
         check_types(connector, response)
-    assert decoded >= 25
+    assert len(responses) >= 20
 
 
 # -- malformed shapes (each one sdg-hub 0.9.4 crashes on or silently loses) ------------------------

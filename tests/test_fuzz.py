@@ -18,7 +18,7 @@ from connector_kit.connectors import (
     LangflowConnector,
     LangGraphConnector,
 )
-from connector_kit.testkit.cassettes import Cassette, Interaction, RecordedRequest, RecordedResponse
+from connector_kit.testkit.cassettes import Cassette
 from connector_kit.testkit.certify import certify
 from connector_kit.testkit.fuzz import (
     PROPERTIES,
@@ -43,18 +43,10 @@ from fixtures.fragile_connector import FragileLangflowConnector, FragileLangGrap
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH_CASSETTES = REPO / "cassettes" / "langgraph"
+LANGFLOW_CASSETTES = REPO / "cassettes" / "langflow"
 
 
 # -- real recordings to seed from ------------------------------------------------------------------
-
-def _cassette_from_http_file(path: Path) -> Cassette:
-    """A one-interaction cassette from a raw HTTP response file (head, blank line, body)."""
-    text = path.read_text(encoding="utf-8")
-    head, _, body = text.partition("\n\n")
-    status = int(head.split()[1])
-    return Cassette([Interaction(RecordedRequest("POST", "http://localhost/run"),
-                                 RecordedResponse(status, body=body.strip()))], path=path)
-
 
 @pytest.fixture(scope="module")
 def langgraph_cassettes() -> list[Cassette]:
@@ -66,13 +58,11 @@ def langgraph_cassettes() -> list[Cassette]:
 
 @pytest.fixture(scope="module")
 def langflow_cassettes() -> list[Cassette]:
-    """Real Langflow responses (the shared reference recordings) as cassettes to mutate."""
-    folder = Path(__file__).resolve().parents[2] / "shared" / "reference" / "samples" / "langflow"
-    files = sorted(folder.glob("*.http")) if folder.is_dir() else []
-    cassettes = [_cassette_from_http_file(p) for p in files if "stream" not in p.name]
-    if not response_bases(cassettes):
-        pytest.skip(f"no real Langflow responses in {folder}")
-    return cassettes
+    """Real Langflow responses: the repo's recordings from the project's Langflow rig."""
+    loaded = load_cassettes(LANGFLOW_CASSETTES) if LANGFLOW_CASSETTES.is_dir() else []
+    if not response_bases(loaded):
+        pytest.skip(f"no recorded Langflow cassettes in {LANGFLOW_CASSETTES}")
+    return loaded
 
 
 def _draw(strategy: Any, count: int, seed: int = 0) -> list[Any]:
