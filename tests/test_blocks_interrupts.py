@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from connector_kit.blocks import AgentBlock, BaseBlock, PythonInterpreterBlock
+from connector_kit.blocks import AgentBlock, AgentResponseExtractorBlock, BaseBlock, PythonInterpreterBlock
+from connector_kit.connectors import ConnectorRegistry, LangflowConnector
 from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE as RESPONSE
 from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
 
@@ -125,3 +126,52 @@ def test_ctrl_c_during_code_execution_keeps_finished_results() -> None:
     assert all(r["error"].startswith("Cancelled: generate() was interrupted") for r in results[2:])
     summary = block.last_summary
     assert summary is not None and (summary.ok, summary.failed) == (2, 2)
+
+
+class _StopAtMarker(LangflowConnector):
+    """Hand-made test double: Langflow's parsers, but a Ctrl-C arrives on the 'stop' answer."""
+
+    @classmethod
+    def extract_text(cls, response: Any) -> str | None:
+        text = super().extract_text(response)
+        if text == "stop":
+            raise KeyboardInterrupt  # what the signal handler raises at this point
+        return text
+
+
+def test_ctrl_c_during_the_extractor_keeps_expanded_rows(restore_registry: None) -> None:
+    ConnectorRegistry.register("stop_at_marker")(_StopAtMarker)
+
+    def response(text: str) -> dict[str, Any]:
+        answer = copy.deepcopy(RESPONSE)
+        answer["outputs"][0]["outputs"][0]["results"]["message"]["text"] = text
+        return answer
+
+    cells = [[response("a1"), response("a2")], response("b"), response("stop"), [response("d")]]
+    frame = pd.DataFrame({"r": pd.Series(cells, dtype=object, index=list("ABCD"))})
+    block = AgentResponseExtractorBlock(block_name="x", agent_framework="stop_at_marker",
+                                        input_cols=["r"], show_progress=False)
+    with pytest.raises(KeyboardInterrupt) as info:
+        block.generate(frame)
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert list(partial.index) == ["A", "A", "B", "C", "D"]  # every input row, expanded ones kept
+    assert partial["x_text"].tolist() == ["a1", "a2", "b", None, None]
+    errors = partial["x_error"].tolist()
+    assert errors[:3] == [None, None, None]
+    assert all(e.startswith("Cancelled: generate() was interrupted") for e in errors[3:])
+    summary = block.last_summary
+    assert summary is not None and (summary.rows, summary.ok, summary.failed) == (5, 3, 2)
+
+
+def test_an_interrupted_flow_hands_back_the_interrupted_blocks_partial(srv: FaultServer) -> None:
+    from connector_kit.flow import Flow
+
+    extract = AgentResponseExtractorBlock(block_name="x", agent_framework="langflow",
+                                          input_cols=["response"], show_progress=False)
+    flow = Flow([_agent(srv), extract])
+    with pytest.raises(KeyboardInterrupt) as info:
+        flow.generate(pd.DataFrame({"q": QUESTIONS}, index=range(10, 16)))
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert len(partial) == 6 and partial["response_error"].notna().tolist() == [False] * 3 + [True] * 3
+    assert [s.block_name for s in flow.last_summaries] == ["qa"]  # the extractor never ran
+    assert extract.last_summary is None

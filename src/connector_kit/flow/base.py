@@ -136,7 +136,12 @@ class Flow:
             available.update(block.output_columns())
 
     def generate(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Run every block in order; the columns each block needs are checked before any runs."""
+        """Run every block in order; the columns each block needs are checked before any runs.
+
+        An interrupt (``KeyboardInterrupt``, task cancellation) inside a block propagates with
+        that block's ``.partial`` frame: every row, with the earlier blocks' columns and the
+        interrupted block's finished outputs; its summary ends ``last_summaries``.
+        """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Flow.generate() takes a pandas DataFrame, got {type(df).__name__}")
         agent_config.require_agent_config(self)
@@ -144,9 +149,13 @@ class Flow:
         self.last_summaries = []
         current = df
         for block in self.blocks:
-            current = block.generate(current)
-            if block.last_summary is not None:
-                self.last_summaries.append(block.last_summary)
+            previous = block.last_summary
+            try:
+                current = block.generate(current)
+            finally:  # an interrupted block still leaves its (partial) summary
+                summary = block.last_summary
+                if summary is not None and summary is not previous:
+                    self.last_summaries.append(summary)
         failed = sum(summary.failed for summary in self.last_summaries)
         logger.info("flow%s: %d rows through %d blocks, %d failed row results",
                     f" '{self.name}'" if self.name else "", len(current), len(self.blocks), failed)
