@@ -20,7 +20,12 @@ from connector_kit.blocks import (
     RowFailedError,
 )
 from connector_kit.blocks.code import RESULT_KEYS
-from connector_kit.connectors.code_interpreter import MontyConnector
+from connector_kit.connectors import CodeExecutionSetupError, ConnectorRegistry
+from connector_kit.connectors.code_interpreter import (
+    BaseCodeInterpreterConnector,
+    CodeExecutionResult,
+    MontyConnector,
+)
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +176,26 @@ def test_columns_config_and_missing_columns() -> None:
         block.generate(pd.DataFrame({"b": ["1"]}))
     assert BlockRegistry.get("PythonInterpreterBlock") is PythonInterpreterBlock
     assert PythonInterpreterBlock.block_type == "code"
+
+
+class _EvalOnly(BaseCodeInterpreterConnector):
+    """Hand-made test double: 'runs' integer literals; raises on anything else (a buggy backend)."""
+
+    def execute_code(self, code: str, inputs: dict[str, Any] | None = None,
+                     timeout: float | None = None) -> CodeExecutionResult:
+        if code == "setup":
+            raise CodeExecutionSetupError("the sandbox binary is missing")
+        return CodeExecutionResult(success=True, output="", return_value=int(code))
+
+
+def test_a_backend_raising_for_one_row_costs_only_that_row(restore_registry: None) -> None:
+    ConnectorRegistry.register("eval_only")(_EvalOnly)
+    block = PythonInterpreterBlock(block_name="b", input_cols=["code"], output_cols=["r"],
+                                   interpreter_framework="eval_only", connector_kwargs={"config": {}},
+                                   show_progress=False)
+    out = block.generate(pd.DataFrame({"code": ["1", "oops", "3"]}))
+    assert [r["return_value"] for r in out["r"]] == [1, None, 3]
+    assert out["r_success"].tolist() == [True, False, True]
+    assert out["r"][1]["error"].startswith("ValueError: invalid literal")
+    with pytest.raises(CodeExecutionSetupError, match="binary is missing"):  # every row's problem
+        block.generate(pd.DataFrame({"code": ["1", "setup"]}))

@@ -14,22 +14,23 @@ taking rows, and a row still running finishes (within its own time limit) in the
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..connectors.batch import wait_interruptibly
 
 
 def run_in_threads(
-    work: Callable[[int, Any], None],
+    run: Callable[[Iterator[tuple[int, Any]]], None],
     items: Iterable[tuple[int, Any]],
     *,
     threads: int,
 ) -> None:
-    """Call ``work(position, item)`` for every item on ``threads`` threads; return when all ran.
+    """Call ``run(share)`` on ``threads`` threads; each ``share`` yields the items it takes.
 
-    An exception from ``work`` (e.g. ``fail_fast``'s ``RowFailedError``, a setup error) stops
-    the other threads from taking new rows and is raised here once every thread stopped.
+    The threads take items from one shared queue, so a slow row never holds up the others'
+    rows. An exception from ``run`` (e.g. ``fail_fast``'s ``RowFailedError``, a setup error)
+    stops the other threads from taking new items and is raised here once they stopped.
     """
     queue = iter(items)
     lock = threading.Lock()
@@ -38,14 +39,17 @@ def run_in_threads(
     failures: list[BaseException] = []
     running = [max(1, threads)]
 
+    def share() -> Iterator[tuple[int, Any]]:
+        while not stop.is_set():
+            with lock:
+                entry = next(queue, None)
+            if entry is None:
+                return
+            yield entry
+
     def loop() -> None:
         try:
-            while not stop.is_set():
-                with lock:
-                    entry = next(queue, None)
-                if entry is None:
-                    return
-                work(*entry)
+            run(share())
         except BaseException as exc:  # handed to the caller's thread
             failures.append(exc)
             stop.set()

@@ -28,13 +28,13 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..connectors import BaseConnector, CodeExecutionSetupError, ConnectorError, ConnectorRegistry
+from ..connectors import BaseConnector, ConnectorError, ConnectorRegistry
 from ._sanitize import is_missing, to_json_text
 from ._threads import run_in_threads
 from .base import BaseBlock, RowResults, describe_validation_error
@@ -240,22 +240,19 @@ class PythonInterpreterBlock(BaseBlock):
             threads = min(self.max_concurrency, len(runnable),
                           getattr(connector, "pool_size", self.max_concurrency))
             with self._progress(len(runnable)) as advance:
-                def work(position: int, code: str) -> None:
-                    try:
-                        result = connector.execute_code(code, timeout=self.timeout)
-                    except (CodeExecutionSetupError, KeyboardInterrupt, SystemExit):
-                        raise  # the sandbox cannot start: a setup problem, not a row's
-                    except Exception as exc:  # the connector itself raised: the row still gets a result
-                        row = result_row(success=False, error=f"{type(exc).__name__}: {exc}")
-                    else:
-                        row = _from_result(result, self.arrow_safe)
+                def on_result(position: int, result: CodeExecutionResult) -> None:
+                    row = _from_result(result, self.arrow_safe)
                     if self.fail_fast and not row["success"]:
                         raise RowFailedError(self.block_name, position,
                                              row["error"] or "execution failed")
                     self._store(results, position, row)
                     advance()
 
-                run_in_threads(work, runnable, threads=threads)
+                def run(share: Iterator[tuple[int, str]]) -> None:
+                    # One call per thread: the connector pays its per-call setup once per batch.
+                    connector.execute_many(share, on_result, timeout=self.timeout)
+
+                run_in_threads(run, runnable, threads=threads)
         return results
 
     def _store(self, results: RowResults, position: int, row: dict[str, Any]) -> None:

@@ -16,17 +16,19 @@ import asyncio
 import math
 import time
 from abc import abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
 from ..base import BaseConnector
-from ..exceptions import ConnectorConfigError, ConnectorRequestError
+from ..exceptions import CodeExecutionSetupError, ConnectorConfigError, ConnectorRequestError
 from ..health import HealthCheckResult
 
 DEFAULT_TIMEOUT_SECS = 120.0
 """The last step of the timeout cascade: call ``timeout`` > ``config.timeout`` > this."""
+
+K = TypeVar("K")
 
 _REQUEST_KEYS = frozenset({"code", "inputs", "timeout"})
 _PROBE = "1 + 1"
@@ -99,6 +101,32 @@ class BaseCodeInterpreterConnector(BaseConnector):
         timeout : float, optional
             Maximum execution time in seconds.
         """
+
+    def execute_many(
+        self,
+        jobs: Iterable[tuple[K, str]],
+        on_result: Callable[[K, CodeExecutionResult], None],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Run each ``(key, code)`` job in turn in this thread; ``on_result(key, result)`` each.
+
+        For callers that feed a batch of snippets from a few threads (``PythonInterpreterBlock``
+        runs one such call per worker): a backend overrides it to pay its per-call setup once
+        per batch. The default calls :meth:`execute_code` per job. A job whose
+        ``execute_code`` raises gets a failed result (``"Type: message"``), so one bad job never
+        ends the batch -- except for setup and configuration errors
+        (:class:`CodeExecutionSetupError`, :class:`ConnectorConfigError`), which concern every
+        job and propagate, as does an exception from ``on_result``.
+        """
+        for key, code in jobs:
+            try:
+                result = self.execute_code(code, timeout=timeout)
+            except (CodeExecutionSetupError, ConnectorConfigError):
+                raise
+            except Exception as exc:  # this job's failure, not the batch's
+                result = CodeExecutionResult(success=False, output="", error=f"{type(exc).__name__}: {exc}")
+            on_result(key, result)
 
     async def aexecute_code(
         self,

@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
@@ -52,7 +53,7 @@ from ..base import ConnectorConfig
 from ..exceptions import CodeExecutionSetupError
 from ..registry import ConnectorRegistry
 from ._dispatch import Dispatcher
-from .base import BaseCodeInterpreterConnector, CodeExecutionResult
+from .base import BaseCodeInterpreterConnector, CodeExecutionResult, K
 
 if TYPE_CHECKING:
     import pydantic_monty
@@ -498,7 +499,45 @@ class MontyConnector(BaseCodeInterpreterConnector):
             raise
         return result
 
+    def execute_many(
+        self,
+        jobs: Iterable[tuple[K, str]],
+        on_result: Callable[[K, CodeExecutionResult], None],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """:meth:`execute_code` for a batch fed from this thread: the limits are resolved and
+        the pool entered once per batch, not once per snippet (each still gets a fresh
+        session). ``close()`` during a batch lets the batch finish first."""
+        limits, resource_limits = self._limits(timeout)
+        pool: _WorkerPool | None = None
+        try:
+            for key, code in jobs:
+                result = _reject_arguments(code, None)
+                if result is None:
+                    if pool is None:
+                        pool = self._acquire()
+                    result = self._execute(pool, code, None, limits, resource_limits)
+                on_result(key, result)
+        finally:
+            if pool is not None:
+                pool.leave()
+
     def _run(
+        self,
+        pool: _WorkerPool,
+        code: str,
+        inputs: dict[str, Any] | None,
+        limits: MontyLimits,
+        resource_limits: pydantic_monty.ResourceLimits,
+    ) -> CodeExecutionResult:
+        """One execution on ``pool``, which it leaves afterwards."""
+        try:
+            return self._execute(pool, code, inputs, limits, resource_limits)
+        finally:
+            pool.leave()
+
+    def _execute(
         self,
         pool: _WorkerPool,
         code: str,
@@ -525,8 +564,6 @@ class MontyConnector(BaseCodeInterpreterConnector):
                 return_value=None,
                 execution_time_ms=(time.perf_counter() - start) * 1000,
             )
-        finally:
-            pool.leave()
         return CodeExecutionResult.model_construct(
             success=True,
             output=sink.text(),
