@@ -100,7 +100,10 @@ def unstorable(value: Any, _depth: int = 0) -> str | None:
     The case that matters: an int too large for ``str()`` (``10**5000``), which would make
     every later display or export of the frame raise ``ValueError``.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+    kind = type(value)
+    if value is None or kind is str or kind is float or kind is bool:  # the common cases first
+        return None
+    if isinstance(value, bool | str | float):
         return None
     if isinstance(value, int):
         limit = _max_int_bits()
@@ -240,12 +243,23 @@ class PythonInterpreterBlock(BaseBlock):
             threads = min(self.max_concurrency, len(runnable),
                           getattr(connector, "pool_size", self.max_concurrency))
             with self._progress(len(runnable)) as advance:
+                # Locals, not properties: this runs once per row (see bench monty).
+                values, flags, errors = results.columns[self.output_col], results.columns[
+                    self.success_col], results.errors
+                done = results.done
+                assert done is not None
+                arrow_safe, fail_fast = self.arrow_safe, self.fail_fast
+
                 def on_result(position: int, result: CodeExecutionResult) -> None:
-                    row = _from_result(result, self.arrow_safe)
-                    if self.fail_fast and not row["success"]:
-                        raise RowFailedError(self.block_name, position,
-                                             row["error"] or "execution failed")
-                    self._store(results, position, row)
+                    row = _from_result(result, arrow_safe)
+                    success = row["success"]
+                    if not success:
+                        if fail_fast:
+                            raise RowFailedError(self.block_name, position,
+                                                 row["error"] or "execution failed")
+                        errors[position] = row["error"] or "failed"
+                    values[position], flags[position] = row, success
+                    done[position] = 1  # last: the values above are complete
                     advance()
 
                 def run(share: Iterator[tuple[int, str]]) -> None:

@@ -301,8 +301,11 @@ class MontyConnector(BaseCodeInterpreterConnector):
             "sandbox cannot stop itself (one huge single operation)."
         ),
     )
+    # 20,000 (was 1,000): a worker's RSS stayed flat over 15,000 executions, while respawning a
+    # worker every 1,000 cost tiny snippets a third of their throughput on a loaded machine
+    # (``connector_kit.testkit.benchmarks.monty``).
     max_checkouts_per_worker: int | None = Field(
-        default=1000,
+        default=20_000,
         ge=1,
         description="Recycle a worker process after this many executions (returns its memory).",
     )
@@ -545,7 +548,7 @@ class MontyConnector(BaseCodeInterpreterConnector):
         limits: MontyLimits,
         resource_limits: pydantic_monty.ResourceLimits,
     ) -> CodeExecutionResult:
-        # model_construct: every value below is already of the declared type.
+        # The validating constructor: measured 1.4 us against model_construct's 4.6 us.
         start = time.perf_counter()
         sink = _OutputSink(self.max_output_chars)
         try:
@@ -557,14 +560,14 @@ class MontyConnector(BaseCodeInterpreterConnector):
         except _PASSTHROUGH:
             raise
         except BaseException as exc:  # user code must never crash the caller; see module doc
-            return CodeExecutionResult.model_construct(
+            return CodeExecutionResult(
                 success=False,
                 output=sink.text(),
                 error=self._describe(pool.pm, exc, limits),
                 return_value=None,
                 execution_time_ms=(time.perf_counter() - start) * 1000,
             )
-        return CodeExecutionResult.model_construct(
+        return CodeExecutionResult(
             success=True,
             output=sink.text(),
             error=None,
