@@ -77,8 +77,9 @@ def test_record_once_then_replay_offline_with_the_server_stopped(
     assert key not in cassette.read_text(encoding="utf-8")
     data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
     assert data["version"] == 1 and len(data["interactions"]) == 2
-    assert data["connector_kit"]["scenario"]["messages"] == [{"role": "user", "content": "hello there"}]
+    assert data["connector_kit"]["calls"][0]["messages"] == [{"role": "user", "content": "hello there"}]
     assert data["connector_kit"]["metadata"]["framework"] == "langgraph"
+    assert data["interactions"][0]["response"]["headers"]["content-type"] == ["application/json"]
     recorded = cassette.read_text(encoding="utf-8")
 
     live.stop()  # from now on only the cassette can answer
@@ -101,13 +102,14 @@ def test_mode_none_without_a_cassette_fails_with_a_clear_message(pytester: pytes
     assert not (pytester.path / "cassettes" / "test_agent" / "test_chat.yaml").exists()
 
 
-def test_the_command_line_record_mode_beats_the_marker_with_a_warning(
+def test_the_marker_record_mode_beats_the_command_line_as_in_pytest_recording(
         pytester: pytest.Pytester, live: FaultServer) -> None:
+    # the marker's record_mode is pytest.mark.vcr(record_mode=...): pytest-recording lets it win
     write_chat_test(pytester, live.url, extra=", record_mode='none'")
     result = pytester.runpytest(*FAST, "--record-mode=once")
-    result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(["*--record-mode=once overrides record_mode='none' of *test_chat*"])
-    assert (pytester.path / "cassettes" / "test_agent" / "test_chat.yaml").exists()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*No cassette at *test_chat.yaml*"])
+    assert not (pytester.path / "cassettes" / "test_agent" / "test_chat.yaml").exists()
 
 
 def test_the_marker_record_mode_applies_without_a_command_line_one(
@@ -115,7 +117,6 @@ def test_the_marker_record_mode_applies_without_a_command_line_one(
     write_chat_test(pytester, live.url, extra=", record_mode='once'")
     result = pytester.runpytest(*FAST)
     result.assert_outcomes(passed=1)
-    assert "overrides" not in result.stdout.str()
     assert (pytester.path / "cassettes" / "test_agent" / "test_chat.yaml").exists()
 
 

@@ -14,6 +14,8 @@ rename), so a reader never sees half a file and a failed write leaves the old on
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -161,8 +163,9 @@ class KitPersister:
     pytest-recording's ``@pytest.mark.vcr("other.yaml")`` does; saving writes the first only.
     """
 
-    def __init__(self, extra_paths: list[Path] | None = None) -> None:
+    def __init__(self, extra_paths: list[Path] | None = None, *, lock: bool = False) -> None:
         self.extra_paths = list(extra_paths or [])
+        self.lock = lock
 
     def load_cassette(self, cassette_path: str | Path, serializer: Any) -> tuple[Any, ...]:
         from vcr.persisters.filesystem import CassetteNotFoundError
@@ -199,9 +202,25 @@ class KitPersister:
             if _key(path) in _REFUSED:
                 _REFUSED.discard(_key(path))
                 return  # never raise here: vcrpy saves in __exit__ (see KitHooks.before_save)
-        existing = _existing_section(path)
-        section = provider(existing) if provider is not None else existing
-        atomic_write(path, serialize(cassette_dict, _WithSection(serializer, section)))
+        with cassette_lock(path) if self.lock else contextlib.nullcontext():
+            existing = _existing_section(path)
+            section = provider(existing) if provider is not None else existing
+            atomic_write(path, serialize(cassette_dict, _WithSection(serializer, section)))
+
+
+def cassette_lock(path: Path) -> Any:
+    """A cross-process lock for one cassette (pytest-xdist workers sharing a file).
+
+    ``filelock`` (portable; no ``fcntl`` import at module level). The lock file lives in
+    the temp folder, never beside the cassettes, and is never unlinked: deleting a lock file
+    while another process waits on it is what lets two writers in at once.
+    """
+    from filelock import FileLock
+
+    folder = Path(tempfile.gettempdir()) / "connector-kit-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(_key(path).encode("utf-8")).hexdigest()[:24]
+    return FileLock(str(folder / f"{name}.lock"), timeout=120)
 
 
 def _existing_section(path: Path) -> dict[str, Any] | None:

@@ -519,7 +519,8 @@ def _replay_check(kit: ConnectorTestKit, name: str) -> Callable[[], dict[str, An
             raise CheckFailed(result.explain(), {"elapsed_ms": round(result.elapsed_ms, 2)})
         outcome = result.outcome
         shown = "ok" if outcome is not None and outcome.ok else getattr(outcome, "error_type", "?")
-        return {"detail": f"reproduced: {shown}, {len(result.requests)} request(s)",
+        note = f" ({result.note})" if result.note else ""
+        return {"detail": f"reproduced: {shown}, {len(result.requests)} request(s){note}",
                 "elapsed_ms": round(result.elapsed_ms, 2), "requests": len(result.requests),
                 "exercised": {"scenarios": 1, "requests": len(result.requests)}}
 

@@ -16,7 +16,6 @@ so versions never share a venv and can run side by side. Its pins come from
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import json
 import os
@@ -399,13 +398,10 @@ def _start_lock() -> Iterator[None]:
     pytest workers, two checkouts) can pick the same one, and then one server exits while
     the other answers its health check. Holding this lock across the start closes that window.
     """
-    path = Path(tempfile.gettempdir()) / "connector-kit-rig-start.lock"
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    from filelock import FileLock  # portable (no fcntl on Windows); the file is never unlinked
+
+    with FileLock(str(Path(tempfile.gettempdir()) / "connector-kit-rig-start.lock")):
+        yield
 
 
 def rig_metadata(rig: Rig, handle: RigHandle) -> dict[str, Any]:
