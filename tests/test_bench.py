@@ -73,6 +73,9 @@ def test_replay_benchmark_compares_with_live_and_times_certification(reports: di
     rows = reports["replay"].rows
     assert {row["framework"] for row in rows} == {"langflow", "langgraph"}
     assert any(row["case"].startswith("replay: kit.replay") for row in rows)
+    # the kit's replay and plain vcrpy's, on the same cassettes in the same run
+    assert {r["framework"] for r in rows if r["case"].startswith("replay: plain vcrpy")} == {
+        r["framework"] for r in rows if r["case"].startswith("replay: kit.replay")}
     assert any(row["case"].startswith("live loopback") and row["vs_live"] == 1.0 for row in rows)
     assert any(row["case"].startswith("offline certification") for row in rows)
 

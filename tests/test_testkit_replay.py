@@ -429,7 +429,7 @@ def test_a_secret_that_slips_past_the_scrubber_fails_the_recording(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(record_module, "scrub_text", lambda text, secrets: text)
     monkeypatch.setattr(record_module, "scrub_value", lambda value, secrets: value)
-    monkeypatch.setattr(interception, "scrub_text", lambda text, secrets: text)
+    monkeypatch.setattr(interception.Scrubber, "__call__", lambda self, text: text)
     unpatched = httpx.HTTPTransport.handle_request
     key = "ck-live-" + uuid.uuid4().hex
     folder = write_catalogue(tmp_path / "langgraph")
@@ -468,3 +468,38 @@ def test_re_recording_gives_an_identical_cassette_except_recorded_at(tmp_path: P
     thread_id = json.loads(cassette.interactions[0].response.body)["thread_id"]
     assert cassette.interactions[1].request.uri == f"http://localhost/threads/{thread_id}/runs/wait"
     assert thread_id == "00000000-0000-4000-8000-000000000001"
+
+
+# -- a failed recording never destroys a good one ------------------------------------------------
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_recording_against_a_dead_server_leaves_the_folder_byte_for_byte_unchanged(
+        tmp_path: Path) -> None:
+    folder = copy_cassettes(tmp_path, "plain_chat", "wrong_key")
+    before = _snapshot(folder)
+    with FaultServer(fake_langgraph()) as server:
+        dead = server.url  # a port nobody listens on once the server stopped
+    kit = ConnectorTestKit("langgraph", folder)
+    result = kit.record("plain_chat", url=dead, api_key="ck-fake-key-for-tests")
+    assert not result.committed and not result.expectation_met
+    assert result.outcome.error_type == "ConnectorConnectionError"
+    assert _snapshot(folder) == before
+    assert result.kept_at is not None and folder not in result.kept_at.parents
+    assert "left untouched" in result.problem and str(result.kept_at) in result.problem
+    kept = Cassette.load(result.kept_at)
+    assert kept.interactions == [] and kept.outcome is not None and not kept.outcome.ok
+
+
+def test_an_outcome_other_than_expected_is_kept_aside_not_committed(tmp_path: Path) -> None:
+    folder = copy_cassettes(tmp_path, "wrong_key")
+    before = _snapshot(folder)
+    kit = ConnectorTestKit("langgraph", folder)
+    with FaultServer(fake_langgraph()) as server:  # accepts any key: wrong_key gets "ok"
+        result = kit.record("wrong_key", url=server.url)
+    assert result.outcome.ok and not result.committed
+    assert _snapshot(folder) == before
+    assert result.kept_at is not None
+    assert len(Cassette.load(result.kept_at).interactions) == 2  # the attempt, for a look

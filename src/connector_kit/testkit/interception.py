@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..connectors.exceptions import ConnectorKitError
 from .normalize import Normalizer
-from .scrub import PLACEHOLDER, SecretLeakError, is_auth_header, scan_text, scrub_text
+from .scrub import PLACEHOLDER, Scrubber, SecretLeakError, is_auth_header, scan_text
 
 if TYPE_CHECKING:
     import vcr as vcr_module
@@ -51,16 +51,18 @@ class KitHooks:
     def __init__(self, normalizer: Normalizer, secrets: Iterable[str | None] = ()) -> None:
         self.normalizer = normalizer
         self.secrets = [s for s in secrets if isinstance(s, str) and s]
+        self.scrub = Scrubber(self.secrets)
         self.canon = normalizer.canonicalizer()
         self.leaks: list[str] = []
         self._seen: dict[tuple[Any, ...], tuple[str, Any, dict[str, str]]] = {}
 
     def add_secrets(self, secrets: Iterable[str | None]) -> None:
         self.secrets.extend(s for s in secrets if isinstance(s, str) and s and s not in self.secrets)
+        self.scrub = Scrubber(self.secrets)
         self._seen.clear()
 
     def _text(self, text: str) -> str:
-        return self.canon.body(scrub_text(text, self.secrets))
+        return self.canon.body(self.scrub(text))
 
     def request(self, request: Any) -> Any:
         """``before_record_request``: the request as it is stored and matched.
@@ -81,7 +83,7 @@ class KitHooks:
         return request
 
     def _request(self, request: Any) -> tuple[str, Any, dict[str, str]]:
-        request.uri = self.canon.text(scrub_text(request.uri, self.secrets))
+        request.uri = self.canon.text(self.scrub(request.uri))
         body = request.body
         if isinstance(body, bytes) and body:
             with contextlib.suppress(UnicodeDecodeError):  # a binary upload is stored as it is
@@ -93,7 +95,7 @@ class KitHooks:
             elif name.lower() == "content-length" and isinstance(request.body, bytes):
                 headers[name] = str(len(request.body))
             else:
-                headers[name] = self.canon.header(name, scrub_text(str(value), self.secrets))
+                headers[name] = self.canon.header(name, self.scrub(str(value)))
         return request.uri, request.body, headers
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +118,7 @@ class KitHooks:
             elif lowered == "content-length":
                 continue
             else:
-                headers[name] = [self.canon.header(name, scrub_text(str(v), self.secrets))
+                headers[name] = [self.canon.header(name, self.scrub(str(v)))
                                  for v in values]
         if isinstance(raw, bytes | str):
             headers["content-length"] = [str(len(raw.encode("utf-8") if isinstance(raw, str) else raw))]

@@ -56,9 +56,24 @@ def _labelled(secrets: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    for secret in _forms(secrets):
+    return _replace_forms(text, _forms(secrets))
+
+
+def _replace_forms(text: str, forms: Iterable[str]) -> str:
+    for secret in forms:
         text = text.replace(secret, PLACEHOLDER)
     return KEY_SHAPES.sub(PLACEHOLDER, text)
+
+
+class Scrubber:
+    """``scrub_text`` for one fixed set of secrets, their forms worked out once: the record
+    and replay hooks scrub every header and body of every request with the same secrets."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.forms = tuple(_forms(secrets))
+
+    def __call__(self, text: str) -> str:
+        return _replace_forms(text, self.forms)
 
 
 def scrub_value(value: Any, secrets: Iterable[str]) -> Any:

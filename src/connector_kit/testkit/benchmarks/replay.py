@@ -7,8 +7,10 @@ small cassette set into a temporary folder from a
 responses, through ``ConnectorTestKit.record`` -- the same path a contributor records with.
 
 - **replay**: ``ConnectorTestKit.replay(scenario)`` (load and parse the cassette, build the
-  connector as recorded, send with every request answered from the cassette, compare the
-  outcome), per HTTP request; ``send only`` is the replayed send without the cassette load.
+  connector as recorded, send through vcrpy with the kit's matchers, compare the outcome),
+  per HTTP request; ``send only`` is the replayed send without the cassette load.
+- **plain vcrpy**: ``vcr.use_cassette(path, record_mode="none")`` with vcrpy's defaults
+  around the same connector's send, on the same cassette, interleaved with the kit's rounds.
 - **live**: the same connector sending the same exchange to a loopback server (in a child
   process) that answers with the recorded bodies: a pooled connector, and a new connector per
   send (as replay does).
@@ -28,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import vcr
 
 from ...connectors.agent.base import BaseAgentConnector
 from ..bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
@@ -193,10 +197,25 @@ def _measure_framework(name: str, folder: Path, n: int, report: BenchReport, tmp
                 raise RuntimeError(f"replay of {name}/{scenario} failed: {result.explain()}")
             send_only.append(result.elapsed_ms / len(result.requests))
 
+        def plain(cassette: Any = cassette, exchange: SuccessExchange = exchange) -> None:
+            """Plain vcrpy on the same cassette: its defaults, the connector as recorded."""
+            connector = kit.replay_connector(cassette)
+            try:
+                with vcr.use_cassette(str(cassette.path), record_mode="none") as played:
+                    connector.send(list(exchange.messages), exchange.session_id)  # type: ignore[attr-defined]
+                    if not played.all_played:
+                        raise RuntimeError(f"plain vcrpy left interactions of {cassette.path} unplayed")
+            finally:
+                connector.close()
+
         for _ in range(3):  # warm up
             replay()
+            plain()
         send_only.clear()
-        samples["replay"].extend(t / steps for t in _time(replay, n))
+        # Interleaved rounds, so both see the same machine load.
+        for _ in range(n):
+            samples["replay"].extend(t / steps for t in _time(replay, 1))
+            samples["plain vcrpy"].extend(t / steps for t in _time(plain, 1))
         samples["send only"].extend(send_only)
         samples["load"].extend(_time(lambda scenario=scenario: kit.load(scenario), n))
 
@@ -210,6 +229,7 @@ def _measure_framework(name: str, folder: Path, n: int, report: BenchReport, tmp
         "replay": ("replay: kit.replay() (load cassette + build + send + compare)", True),
         "load": ("replay: loading the cassette alone (YAML), per cassette", False),
         "send only": ("replay: the replayed send only", True),
+        "plain vcrpy": ("replay: plain vcrpy (use_cassette, default matching) + send", True),
         "live pooled": ("live loopback: send(), pooled connector", True),
         "live new connector": ("live loopback: send(), new connector per send", True),
     }
@@ -222,6 +242,11 @@ def _measure_framework(name: str, folder: Path, n: int, report: BenchReport, tmp
             "vs_live": rounded(median(values) / live, 2),
         })
         report.series.append(Series(f"{name}: {label}", values))
+    plain_ms = median(samples["plain vcrpy"])
+    report.notes.append(
+        f"{name}: kit replay {median(samples['replay']):.2f} ms per request vs plain vcrpy "
+        f"{plain_ms:.2f} ms on the same cassettes ({median(samples['replay']) / plain_ms:.2f}x), "
+        f"live loopback {live:.2f} ms.")
     report.notes.append(
         f"{name}: a replayed request costs {median(samples['replay']):.2f} ms with the cassette load "
         f"(the YAML load alone {median(samples['load']):.2f} ms per cassette, the replayed send "
@@ -283,8 +308,12 @@ def run(*, quick: bool = False) -> BenchReport:
                 continue
             _certify(name, folder, 1 if quick else 2, quick, report)
     headline = [r for r in report.rows if r["case"].startswith("replay: kit.replay")]
+    plain = {r["framework"]: r for r in report.rows if r["case"].startswith("replay: plain vcrpy")}
     if headline:
-        summary = "; ".join(f"{r['framework']} {r['per_request_ms']} ms ({r['vs_live']}x live)"
-                            for r in headline)
+        summary = "; ".join(
+            f"{r['framework']} {r['per_request_ms']} ms ({r['vs_live']}x live"
+            + (f", {r['median_ms'] / plain[r['framework']]['median_ms']:.2f}x plain vcrpy)"
+               if r["framework"] in plain else ")")
+            for r in headline)
         report.notes.insert(0, f"replay per request, cassette load included: {summary}.")
     return report
