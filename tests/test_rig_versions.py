@@ -32,11 +32,15 @@ def test_a_version_without_a_committed_lock_is_resolved_into_its_folder() -> Non
     assert rig.exclude_newer_for("0.15.0") is None
 
 
-def test_committed_locks_are_used_for_their_versions() -> None:
-    for lock in sorted((LIVE / "langgraph" / "locks").glob("*.lock")):
-        rig = load_rig("langgraph", LIVE, server_version=lock.stem)
-        assert rig.lock == lock
-        assert f"langgraph-api=={lock.stem}" in lock.read_text()
+@pytest.mark.parametrize(("framework", "package"), [("langgraph", "langgraph-api"),
+                                                    ("langflow", "lfx")])
+def test_committed_locks_are_used_for_their_versions(framework: str, package: str) -> None:
+    locks = sorted((LIVE / framework / "locks").glob("*.lock"))
+    assert locks
+    for lock in locks:
+        rig = load_rig(framework, LIVE, server_version=lock.stem)
+        assert rig.lock == lock and not rig._needs_resolving()
+        assert f"\n{package}=={lock.stem}\n" in lock.read_text()
 
 
 def test_langflow_releases_map_to_their_server_packages() -> None:

@@ -203,6 +203,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
     committed = Path(args.cassettes) if args.cassettes else _find_dir("cassettes") / args.framework
+    if committed.is_absolute() and committed.is_relative_to(Path.cwd()):
+        committed = committed.relative_to(Path.cwd())  # reports name it as a reader's checkout does
     out = Path(args.out)
     matrix = run_matrix(args.framework, versions, out, committed=committed,
                         live_dir=Path(args.live_dir) if args.live_dir else None,

@@ -160,8 +160,13 @@ class Matrix:
 
 def run_matrix(framework: str, versions: list[str], out: Path, *,
                committed: Path, live_dir: Path | None = None,
-               connector: str | None = None, scenarios: list[str] | None = None) -> Matrix:
-    """Record ``scenarios`` (default: the whole catalogue) on each release; compare."""
+               connector: str | None = None, scenarios: list[str] | None = None,
+               server_env: dict[str, str] | None = None) -> Matrix:
+    """Record ``scenarios`` (default: the whole catalogue) on each release; compare.
+
+    ``server_env`` is extra environment for the servers (e.g. a fake's drift switch); the
+    rigs then keep their state under ``out/<version>/rig``.
+    """
     if not versions:
         raise ConnectorKitError("--versions names no release: give e.g. --versions 0.15.0,0.16.7")
     kit = ConnectorTestKit(connector or framework, committed)
@@ -170,8 +175,10 @@ def run_matrix(framework: str, versions: list[str], out: Path, *,
     runs: dict[str, VersionRun] = {}
     reports: dict[str, DriftReport] = {}
     for version in versions:
-        run = _record(base_rig.for_version(version), kit, [s.name for s in chosen],
-                      out / version / "cassettes")
+        rig = base_rig.for_version(version)
+        if server_env:
+            rig = rig.variant(out / version / "rig", server_env)
+        run = _record(rig, kit, [s.name for s in chosen], out / version / "cassettes")
         runs[version] = run
         if run.error is None:
             reports[version] = drift_report(committed, run.fresh, connector=connector)
