@@ -164,8 +164,8 @@ def run_matrix(framework: str, versions: list[str], out: Path, *,
                server_env: dict[str, str] | None = None) -> Matrix:
     """Record ``scenarios`` (default: the whole catalogue) on each release; compare.
 
-    ``server_env`` is extra environment for the servers (e.g. a fake's drift switch); the
-    rigs then keep their state under ``out/<version>/rig``.
+    ``server_env`` is extra environment for the servers (e.g. a fake's drift switch). Each
+    release's rig keeps its state under ``out/<version>/rig``.
     """
     if not versions:
         raise ConnectorKitError("--versions names no release: give e.g. --versions 0.15.0,0.16.7")
@@ -175,9 +175,9 @@ def run_matrix(framework: str, versions: list[str], out: Path, *,
     runs: dict[str, VersionRun] = {}
     reports: dict[str, DriftReport] = {}
     for version in versions:
-        rig = base_rig.for_version(version)
-        if server_env:
-            rig = rig.variant(out / version / "rig", server_env)
+        # Its own state folder: a rig of that version already running (a test session's,
+        # a maintainer's `rig up`) is neither reused nor stopped by the matrix.
+        rig = base_rig.for_version(version).variant(out / version / "rig", server_env or {})
         run = _record(rig, kit, [s.name for s in chosen], out / version / "cassettes")
         runs[version] = run
         if run.error is None:
