@@ -226,7 +226,8 @@ def test_a_bad_certify_yaml_is_a_declaration_error(tmp_path: Path) -> None:
                            ("suites: contract\n", "suites: Input should be a valid list"),
                            ("timing: {budget_ms: 0}\n", "timing.budget_ms"),
                            ("fuzz: {examples: -5}\n", "fuzz.examples"),
-                           ("faults: 3\n", "must be a mapping of settings")):
+                           ("faults: {tolerance_s: .inf}\n", "faults.tolerance_s"),
+                           ("sandbox: 3\n", "must be a mapping of settings")):
         (tmp_path / "certify.yaml").write_text(text, encoding="utf-8")
         with pytest.raises(DeclarationError, match=r"certify\.yaml") as caught:
             Declaration.load(tmp_path, ("contract",))

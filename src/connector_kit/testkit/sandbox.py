@@ -65,7 +65,8 @@ def _attack_check(cls: type[Any], attack: Attack) -> Callable[[], dict[str, Any]
             if not after.success or after.return_value != 2:
                 raise CheckFailed(f"the next execution failed after this attack: {after.error}")
             return {"detail": error.split("\n", 1)[0][:120],
-                    "execution_time_ms": round(result.execution_time_ms or 0.0, 1)}
+                    "execution_time_ms": round(result.execution_time_ms or 0.0, 1),
+                    "exercised": {"executions": 2}}  # the attack and the run after it
         finally:
             connector.close()
 

@@ -122,6 +122,16 @@ class FuzzSettings(_Open):
     seed: int | None = None
 
 
+class FaultsSettings(_Open):
+    scenario: str | None = None
+    responses: list[Any] | None = None
+    url: str | None = None
+    options: dict[str, Any] | None = None
+    step: int = -1
+    tolerance_s: float = Field(default=0.5, gt=0, le=60, allow_inf_nan=False)
+    only: list[str] | None = None
+
+
 class DeclarationFile(BaseModel):
     """``certify.yaml``: the suites, bypasses with their reasons, per-suite settings."""
 
@@ -131,6 +141,7 @@ class DeclarationFile(BaseModel):
     bypass: dict[str, str | None] = Field(default_factory=dict)
     timing: TimingSettings | None = None
     fuzz: FuzzSettings | None = None
+    faults: FaultsSettings | None = None
 
     @field_validator("suites")
     @classmethod
@@ -150,7 +161,7 @@ class DeclarationFile(BaseModel):
     def settings(self) -> dict[str, dict[str, Any]]:
         """Each suite's settings as given (only the keys the file sets)."""
         out: dict[str, dict[str, Any]] = {}
-        for name in ("timing", "fuzz"):
+        for name in ("timing", "fuzz", "faults"):
             section = getattr(self, name)
             if section is not None:
                 out[name] = section.model_dump(exclude_unset=True)
@@ -158,4 +169,5 @@ class DeclarationFile(BaseModel):
         return out
 
 
-__all__ = ["CassetteFile", "CatalogueFile", "DeclarationFile", "FuzzSettings", "TimingSettings"]
+__all__ = ["CassetteFile", "CatalogueFile", "DeclarationFile", "FaultsSettings", "FuzzSettings",
+           "TimingSettings"]
