@@ -10,6 +10,7 @@ operation produced it, with which parameters (credentials masked), from which se
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 
 from ._secrets import MASK, is_secret_name, redact
 from .exceptions import ConnectorError, ConnectorResponseError, ExecutorError
-from .operations import OpCall, OperationCatalogue, OperationContext, OpOutput
+from .operations import OpCall, OperationCatalogue, OperationContext, OpExchange, OpOutput
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,16 +142,18 @@ class _Run:
         query = {k: _query_value(v) for k, v in (call.query or {}).items() if v is not None}
         return f"{url}?{urlencode(query)}" if query else url
 
-    def version_call(self) -> OpCall | None:
+    def exchange(self) -> OpExchange:
+        """The operation's exchange, after one lookup of the server version (once per connector)."""
         state = _state(self.connector)
-        if self.catalogue.version is None or "server_version" in state:
-            return None
-        return OpCall("GET", self.catalogue.version[0], expect="json")
-
-    def remember_version(self, body: Any) -> None:
-        key = self.catalogue.version[1] if self.catalogue.version else "version"
-        value = body.get(key) if isinstance(body, dict) else None
-        _state(self.connector)["server_version"] = value if isinstance(value, str) else None
+        if self.catalogue.version is not None and "server_version" not in state:
+            path, key = self.catalogue.version
+            body = yield OpCall("GET", path, expect="optional")
+            value = body.get(key) if isinstance(body, dict) else None
+            state["server_version"] = value if isinstance(value, str) else None
+        produced = self.op.func(OperationContext(self.connector, self.base_url), self.params)
+        if inspect.isgenerator(produced):
+            return (yield from produced)
+        return produced
 
     def result(self, produced: Any) -> ExecutionResult:
         output = produced if isinstance(produced, OpOutput) else OpOutput(produced)
@@ -164,19 +167,19 @@ class _Run:
                                self.op.result_type)
 
 
-def run_sync(connector: BaseConnector, config: ExecutionConfig) -> ExecutionResult:
-    """Run one operation with the connector's sync HTTP client."""
+def _start(connector: BaseConnector, config: ExecutionConfig) -> _Run | ExecutionResult:
     try:
-        run = _Run(connector, config)
+        return _Run(connector, config)
     except ExecutorError as exc:
         return ExecutionResult.failed(exc)
-    if (probe := run.version_call()) is not None:
-        try:
-            run.remember_version(run.client.request("GET", run.url(probe), headers=run.headers,
-                                                    expect="json", retry=False))
-        except ConnectorError:
-            run.remember_version(None)
-    exchange = run.op.func(OperationContext(connector, run.base_url), run.params)
+
+
+def run_sync(connector: BaseConnector, config: ExecutionConfig) -> ExecutionResult:
+    """Run one operation with the connector's sync HTTP client."""
+    run = _start(connector, config)
+    if isinstance(run, ExecutionResult):
+        return run
+    exchange = run.exchange()
     try:
         call = next(exchange)
         while True:
@@ -187,17 +190,10 @@ def run_sync(connector: BaseConnector, config: ExecutionConfig) -> ExecutionResu
 
 async def run_async(connector: BaseConnector, config: ExecutionConfig) -> ExecutionResult:
     """Run one operation with the connector's async HTTP client."""
-    try:
-        run = _Run(connector, config)
-    except ExecutorError as exc:
-        return ExecutionResult.failed(exc)
-    if (probe := run.version_call()) is not None:
-        try:
-            run.remember_version(await run.client.arequest("GET", run.url(probe), headers=run.headers,
-                                                           expect="json", retry=False))
-        except ConnectorError:
-            run.remember_version(None)
-    exchange = run.op.func(OperationContext(connector, run.base_url), run.params)
+    run = _start(connector, config)
+    if isinstance(run, ExecutionResult):
+        return run
+    exchange = run.exchange()
     try:
         call = next(exchange)
         while True:
@@ -207,6 +203,12 @@ async def run_async(connector: BaseConnector, config: ExecutionConfig) -> Execut
 
 
 def _send_sync(run: _Run, call: OpCall) -> Any:
+    if call.expect == "optional":  # a lookup whose failure is not the operation's
+        try:
+            return run.client.request(call.method, run.url(call), headers=run.headers, expect="json",
+                                      retry=False)
+        except ConnectorError:
+            return None
     if call.expect == "stream":
         from .streams import stream_sync
 
@@ -219,6 +221,12 @@ def _send_sync(run: _Run, call: OpCall) -> Any:
 
 
 async def _send_async(run: _Run, call: OpCall) -> Any:
+    if call.expect == "optional":
+        try:
+            return await run.client.arequest(call.method, run.url(call), headers=run.headers,
+                                             expect="json", retry=False)
+        except ConnectorError:
+            return None
     if call.expect == "stream":
         from .streams import stream_async
 

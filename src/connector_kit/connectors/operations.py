@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .base import BaseConnector
 
 ResultType = Literal["json", "table", "text", "events"]
-Expect = Literal["object", "json", "empty", "stream"]
+Expect = Literal["object", "json", "empty", "stream", "optional"]
 
 #: What each result type tells an agent about ``result.data`` (shown by ``to_llm``).
 RESULT_TYPES: dict[str, str] = {
@@ -61,7 +61,8 @@ class OpCall:
 
     ``path`` is relative to the connector's operation base URL (or absolute). ``expect``:
     ``object``/``json`` decode the JSON body, ``empty`` accepts a body-less success (204),
-    ``stream`` collects a streamed body (SSE or NDJSON) into a list of events.
+    ``stream`` collects a streamed body (SSE or NDJSON) into a list of events, ``optional``
+    is a single-attempt JSON lookup whose failure gives None (the server version).
     """
 
     method: str
