@@ -182,6 +182,14 @@ def test_search_reports_pagination(graph: LangGraphConnector, server: FaultServe
     assert list(result.to_dataframe()["thread_id"]) == [r["thread_id"] for r in rows]
 
 
+def test_to_dataframe_keeps_nested_values_as_json() -> None:
+    frame = ExecutionResult(True, [{"id": "a", "metadata": {"k": [1, 2]}}, {"id": "b", "metadata": None}]
+                            ).to_dataframe()
+    assert frame["metadata"].tolist()[0] == '{"k": [1, 2]}'
+    assert json.loads(frame["metadata"].tolist()[0]) == {"k": [1, 2]}
+    assert frame["id"].tolist() == ["a", "b"]
+
+
 def test_stream_collects_sse_events_and_names_the_run(graph: LangGraphConnector, server: FaultServer) -> None:
     sse = (f'event: metadata\r\ndata: {{"run_id": "{RUN}"}}\r\n\r\n'
            'event: values\r\ndata: {"messages": []}\r\n\r\n'

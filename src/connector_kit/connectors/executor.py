@@ -80,11 +80,19 @@ class ExecutionResult:
         return self
 
     def to_dataframe(self) -> pd.DataFrame:
-        """The data as a DataFrame (for ``table`` results; one row for a single object)."""
+        """The data as a DataFrame (for ``table`` results; one row for a single object).
+
+        Nested objects and lists stay JSON text (``json.dumps``), never a Python repr, so the
+        frame is hashable, Arrow-safe, and a cell can be parsed back.
+        """
         import pandas as pd
 
         rows = self.data if isinstance(self.data, list) else [self.data]
-        return pd.json_normalize([r if isinstance(r, dict) else {"value": r} for r in rows], max_level=0)
+        frame = pd.json_normalize([r if isinstance(r, dict) else {"value": r} for r in rows], max_level=0)
+        for column in frame.columns:
+            frame[column] = frame[column].map(
+                lambda v: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v)
+        return frame
 
     def to_dict(self) -> dict[str, Any]:
         return {"success": self.success, "data": self.data, "error": self.error, "meta": self.meta,
