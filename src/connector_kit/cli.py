@@ -97,7 +97,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     catalogue_dir = Path(args.catalogue) if args.catalogue else (
         out if (out / "scenarios.yaml").exists() else _find_dir("cassettes") / framework)
     kit = ConnectorTestKit(args.connector or framework, catalogue_dir)
-    scenarios = kit.catalogue.select(args.scenario)
+    scenarios = [] if args.operations else kit.catalogue.select(args.scenario)
+    operations = _operation_scenarios(catalogue_dir, args.scenario) if args.operations else []
     rig = None
     context: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
@@ -119,6 +120,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         table.add_column(column)
     unmet = 0
     try:
+        if operations:
+            unmet += _record_operations(kit, operations, out / "operations", table, url=url,
+                                        api_key=api_key, context=context, metadata=metadata)
         for scenario in scenarios:
             result = kit.record(scenario, url=url, api_key=api_key, context=context,
                                 metadata=metadata, out_dir=out)
@@ -143,6 +147,44 @@ def cmd_record(args: argparse.Namespace) -> int:
         return 1
     console.print("Secret scan: clean.")
     return 0
+
+
+def _operation_scenarios(catalogue_dir: Path, names: list[str] | None) -> list[Any]:
+    from .testkit.operation_scenarios import FOLDER, load_catalogue
+    from .testkit.scenarios import ScenarioError
+
+    found = load_catalogue(catalogue_dir / FOLDER)
+    if not found:
+        raise ScenarioError(f"No operation scenarios in {catalogue_dir / FOLDER / 'scenarios.yaml'}.")
+    if not names:
+        return found
+    unknown = set(names) - {s.name for s in found}
+    if unknown:
+        raise ScenarioError(f"No operation scenario {sorted(unknown)}; known: "
+                            f"{', '.join(s.name for s in found)}.")
+    return [s for s in found if s.name in names]
+
+
+def _record_operations(kit: Any, scenarios: list[Any], out: Path, table: Table, **live: Any) -> int:
+    """Record operation scenarios into ``out``; the number whose steps did not end as expected."""
+    from .testkit.operation_record import record_operation_scenario
+    from .testkit.operation_scenarios import met
+
+    out.mkdir(parents=True, exist_ok=True)
+    context = {"url": live["url"].rstrip("/"), "api_key": live["api_key"], **live["context"]}
+    unmet = 0
+    for scenario in scenarios:
+        result = record_operation_scenario(kit.connector_class, scenario, context, out, kit.normalizer,
+                                           metadata=live["metadata"])
+        ok = sum(met(step, produced) for step, produced in zip(scenario.steps, result.steps, strict=False))
+        style = "green" if result.committed else "bold red"
+        unmet += not result.committed
+        table.add_row(f"operations/{scenario.name}", f"[{style}]{ok}/{len(scenario.steps)} steps[/]",
+                      "each step's expect",
+                      os.path.relpath(result.path) if result.committed else "not written")
+        if result.problem:
+            err.print(f"[bold red]{scenario.name}[/]: {result.problem}", soft_wrap=True)
+    return unmet
 
 
 # -- diff ---------------------------------------------------------------------------------------
@@ -365,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="cassette folder (default: cassettes/<framework>)")
     p.add_argument("--live-dir", help="folder holding the rigs (default: ./live)")
     p.add_argument("--keep-rig", action="store_true", help="leave the rig running afterwards")
+    p.add_argument("--operations", action="store_true",
+                   help="record the operation scenarios (<catalogue>/operations/) instead")
     p.add_argument("--server-version", help="record against this server release (own venv)")
     p.set_defaults(func=cmd_record)
 

@@ -8,6 +8,8 @@
   values outside the bounds, unknown names, missing required ones; then Hypothesis's
   arbitrary JSON) are refused as an executor error naming the field, before any request:
   the connector runs offline, so a request that is attempted fails the check.
+* ``operations.replay.<scenario>`` -- every recorded operation scenario
+  (``<cassettes>/operations/<name>.yaml``) reproduces what each step produced, offline.
 
 Each check is shown catching a bad connector in ``tests/test_operation_suite.py``.
 """
@@ -15,6 +17,7 @@ Each check is shown catching a bad connector in ``tests/test_operation_suite.py`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..connectors.base import BaseConnector, ConnectorConfig
@@ -23,6 +26,7 @@ from ..connectors.executor import ExecutionConfig, ExecutionResult, catalogue_of
 from ..connectors.operations import RESULT_TYPES, Operation
 from .certify import Check, CheckFailed, Plan, register_suite
 from .interception import offline
+from .operation_scenarios import FOLDER, recorded_operation_scenarios
 
 _UNKNOWN = "__not_a_parameter__"
 #: Values of every JSON kind: each field is tried with those its model refuses.
@@ -44,6 +48,7 @@ def operations_suite(plan: Plan) -> list[Check]:
         Check("operations", "fuzz", lambda: _check_fuzz(cls, plan),
               "invalid parameters are refused, naming the field, before any request"),
     ]
+    checks.extend(_replay_checks(plan))
     return checks
 
 
@@ -229,3 +234,28 @@ def _accepted(op: Operation, params: dict[str, Any]) -> bool:
 
 def _show(params: dict[str, Any]) -> str:
     return repr(params)[:120]
+
+
+# -- replay ---------------------------------------------------------------------------------------
+
+def _replay_checks(plan: Plan) -> list[Check]:
+    if plan.kit is None:
+        return []  # no cassette folder: nothing recorded to replay (contract and fuzz still run)
+    folder = plan.kit.cassettes / FOLDER
+    kit = plan.kit
+
+    def check(name: str) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            from .operation_record import replay_operation_scenario
+
+            result = replay_operation_scenario(kit, folder / f"{name}.yaml")
+            if not result.reproduced:
+                raise CheckFailed(result.explain(), {"requests": result.requests})
+            return {"detail": f"reproduced: {len(result.steps)} step(s), {result.requests} request(s)",
+                    "requests": result.requests, "steps": len(result.steps)}
+
+        return run
+
+    return [Check("operations", f"replay.{name}", check(name),
+                  f"operation scenario '{name}' reproduces its recorded steps offline")
+            for name in recorded_operation_scenarios(folder)]

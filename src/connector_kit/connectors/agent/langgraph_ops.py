@@ -255,10 +255,12 @@ def threads_create(ctx: OperationContext, p: ThreadsCreateParams) -> Any:
 def threads_get(ctx: OperationContext, p: ThreadParams) -> Any:
     """Get a thread: its status (idle, busy, interrupted, error), metadata and current values.
 
+    meta['status'] is the thread's status.
     Next: threads.state(thread_id=...) for the full state and its next nodes, or
     runs.resume(thread_id=..., resume=...) when the status is 'interrupted'.
     """
-    return (yield OpCall("GET", f"/threads/{p.thread_id}"))
+    thread = yield OpCall("GET", f"/threads/{p.thread_id}")
+    return OpOutput(thread, {"thread_id": str(p.thread_id), "status": scalar_text(thread.get("status"))})
 
 
 @_op("threads", "search", result_type="table", readonly=True)
