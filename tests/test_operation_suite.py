@@ -18,7 +18,9 @@ from connector_kit.connectors import (
     OperationCatalogue,
     OperationContext,
     OperationParams,
+    OpOutput,
 )
+from connector_kit.connectors.agent.langgraph_ops import ThreadsCreateParams
 from connector_kit.testkit.certify import Check, certify
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,3 +171,44 @@ class SendsFirst(LangGraphConnector):
 def test_fuzz_catches_a_request_before_validation() -> None:
     result = _run(SendsFirst, "fuzz")
     assert result.status == "failed" and "request was attempted" in result.detail
+
+
+# -- replay of recorded operation scenarios ---------------------------------------------------------
+
+@pytest.mark.parametrize("framework", ["langgraph", "langflow"])
+def test_the_recorded_operation_scenarios_replay(framework: str) -> None:
+    cls = LangGraphConnector if framework == "langgraph" else LangflowConnector
+    report = certify(cls, REPO / "cassettes" / framework, suites=["operations"], strict=True)
+    replays = [r for r in report.results if r.name.startswith("replay.")]
+    assert len(replays) >= 3 and all(r.status == "passed" for r in replays), [
+        (r.name, r.detail) for r in replays if r.status != "passed"]
+    assert all(r.figures["requests"] >= 1 for r in replays)  # each replay answered real requests
+
+
+def test_the_contributed_operation_replays_offline() -> None:
+    report = certify(CountingLangGraph, REPO / "examples" / "operations" / "langgraph",
+                     suites=["operations"], strict=True)
+    assert report.ok, [(r.id, r.detail) for r in report.results if r.status != "passed"]
+    assert "replay.count_assistants" in {r.name for r in report.results}
+
+
+class ChangedCreate(LangGraphConnector):
+    """Hand-made bad subject: threads.create now sends other metadata than was recorded."""
+
+
+@ChangedCreate.operation("threads", "create")
+def create_differently(ctx: OperationContext, params: ThreadsCreateParams) -> Any:
+    """Create a thread (with the wrong metadata).
+
+    Next: runs.wait.
+    """
+    thread = yield OpCall("POST", "/threads", {"metadata": {"session_id": "someone-else"}})
+    return OpOutput(thread, {"thread_id": thread.get("thread_id")})
+
+
+def test_replay_catches_a_request_that_changed() -> None:
+    report = certify(ChangedCreate, REPO / "cassettes" / "langgraph", suites=["operations"])
+    lifecycle = next(r for r in report.results if r.name == "replay.thread_lifecycle")
+    assert lifecycle.status == "failed" and "ReplayMismatchError" in lifecycle.detail
+    untouched = next(r for r in report.results if r.name == "replay.stateless_runs")
+    assert untouched.status == "passed"  # the check blames only the scenarios that changed
