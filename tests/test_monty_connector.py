@@ -469,6 +469,16 @@ def test_printed_output_is_capped(make: Callable[..., MontyConnector]) -> None:
 # -- timeouts: validation and the cascade --------------------------------------------------
 
 
+def test_the_default_kill_grace_still_stops_one_huge_operation(make: Callable[..., MontyConnector]) -> None:
+    """kill_grace_secs=1.0 (the default) leaves pydantic-monty's own default backstop in charge."""
+    connector = make(pool_size=1)
+    assert connector.kill_grace_secs == 1.0
+    result = connector.execute_code("x = 7 ** (10 ** 8)\n1", timeout=0.3)
+    assert not result.success and result.error is not None
+    assert result.error.startswith("TimeoutError") and "worker was killed" in result.error
+    assert_works(connector)
+
+
 def test_error_text_is_capped_like_output(make: Callable[..., MontyConnector]) -> None:
     connector = make(max_output_chars=1000)
     result = connector.execute_code("raise ValueError('x' * 10**6)")
