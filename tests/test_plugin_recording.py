@@ -247,3 +247,91 @@ def test_the_kit_replays_certifies_and_diffs_a_pytest_recording_cassette(
 
     compared = diff_connectors("langgraph", "langgraph", folder)
     assert compared.ok and [s.request_count for s in compared.scenarios] == [(2, 2)]
+
+
+# -- pytest-recording's own knobs ------------------------------------------------------------------
+
+def test_vcr_cassette_dir_default_cassette_and_vcr_config_apply(
+        pytester: pytest.Pytester, live: FaultServer) -> None:
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def vcr_cassette_dir(request):
+            return str(request.config.rootpath / "recordings")
+
+        @pytest.fixture
+        def vcr_config():
+            return {"filter_headers": [("user-agent", "test-suite")]}
+    """)
+    pytester.makepyfile(test_knobs=f"""
+        import pytest
+
+        @pytest.mark.default_cassette("shared-name")
+        @pytest.mark.connector_kit("langgraph", url={live.url!r}, max_retries=0)
+        def test_one(connector_kit):
+            assert connector_kit.run("hello").text == "You said: hello"
+    """)
+    pytester.runpytest(*FAST, "--record-mode=once").assert_outcomes(passed=1)
+    cassette = pytester.path / "recordings" / "shared-name.yaml"
+    data = yaml.safe_load(cassette.read_text(encoding="utf-8"))
+    assert {tuple(i["request"]["headers"]["user-agent"]) for i in data["interactions"]} == {("test-suite",)}
+    live.stop()
+    pytester.runpytest(*FAST, "--block-network").assert_outcomes(passed=1)
+
+
+def test_own_before_record_hooks_are_refused(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def vcr_config():
+            return {"before_record_response": lambda response: response}
+    """)
+    pytester.makepyfile(test_hook="""
+        import pytest
+
+        @pytest.mark.connector_kit("langgraph", url="http://127.0.0.1:9")
+        def test_x(connector_kit):
+            pass
+    """)
+    result = pytester.runpytest(*FAST)
+    result.stdout.fnmatch_lines(["*before_record_response*replace the kit's scrubbing*"])
+    assert result.ret != 0
+
+
+def test_disable_recording_calls_live_and_writes_nothing(
+        pytester: pytest.Pytester, live: FaultServer) -> None:
+    write_calls(pytester, live.url)
+    pytester.runpytest(*FAST, "--disable-recording").assert_outcomes(passed=1)
+    assert len(live.requests) == 6
+    assert not (pytester.path / "cassettes").exists()
+
+
+def test_rewrite_records_the_cassette_anew(pytester: pytest.Pytester, live: FaultServer) -> None:
+    write_calls(pytester, live.url)
+    pytester.runpytest(*FAST, "--record-mode=once").assert_outcomes(passed=1)
+    first = yaml.safe_load(cassette_of(pytester).read_text(encoding="utf-8"))
+    write_calls(pytester, live.url, second="something new")
+    pytester.runpytest(*FAST, "--record-mode=rewrite").assert_outcomes(passed=1)
+    again = yaml.safe_load(cassette_of(pytester).read_text(encoding="utf-8"))
+    assert len(again["interactions"]) == len(first["interactions"]) == 6
+    assert [c["messages"][-1]["content"] for c in again["connector_kit"]["calls"]] == [
+        "hello", "something new", "boom"]
+
+
+def test_allowed_hosts_lets_a_blocked_replay_reach_an_allowed_host(
+        pytester: pytest.Pytester, live: FaultServer) -> None:
+    pytester.makepyfile(test_hosts=f"""
+        import socket
+        import pytest
+
+        @pytest.mark.connector_kit("langgraph", url={live.url!r}, max_retries=0)
+        def test_side_call(connector_kit):
+            assert connector_kit.run("hello").text == "You said: hello"
+            socket.create_connection(("127.0.0.1", {live.port}), timeout=2).close()
+    """)
+    pytester.runpytest(*FAST, "--record-mode=once").assert_outcomes(passed=1)
+    blocked = pytester.runpytest(*FAST, "--block-network")
+    blocked.assert_outcomes(failed=1)
+    pytester.runpytest(*FAST, "--block-network", "--allowed-hosts=127.0.0.1").assert_outcomes(passed=1)
