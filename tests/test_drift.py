@@ -121,3 +121,10 @@ def test_cli_exit_codes_and_report_files(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["drift", str(COMMITTED), str(tmp_path / "missing")]) == 2
     with pytest.raises(DriftError):
         drift_report(COMMITTED, tmp_path / "missing")
+
+
+def test_the_normaliser_can_be_named(tmp_path: Path) -> None:
+    fresh = _copy(tmp_path)
+    assert main(["drift", str(COMMITTED), str(fresh), "--connector", "langgraph"]) == 0
+    # A connector that does not exist is the user's to fix: exit 2 with a message, no traceback.
+    assert main(["drift", str(COMMITTED), str(fresh), "--connector", "no-such-connector"]) == 2
