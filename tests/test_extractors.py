@@ -116,7 +116,7 @@ def test_langgraph_content_parts_are_joined_not_repr() -> None:
                                                 ("multi_turn", "You said: tell me more (turn 2)")])
 def test_langgraph_no_tool_recordings(scenario: str, text: str) -> None:
     _, response = recorded_response("langgraph", scenario)
-    assert check_types(LangGraphConnector, response) == (text, None, [])
+    assert check_types(LangGraphConnector, response) == (text, None, None)  # no tool call: None
 
 
 def test_langgraph_tool_error_recording_keeps_the_error_status() -> None:
@@ -252,7 +252,7 @@ def test_langgraph_messages_not_a_list_give_none(response: Any) -> None:
 def test_langgraph_non_dict_messages_are_skipped(messages: list[Any]) -> None:
     response = {"messages": messages}
     assert LangGraphConnector.extract_text(response) is None
-    assert LangGraphConnector.extract_tool_trace(response) == []
+    assert LangGraphConnector.extract_tool_trace(response) is None  # no tool call: None (sdg-hub)
 
 
 @pytest.mark.parametrize(("content", "expected"), [
@@ -278,15 +278,15 @@ def test_langgraph_last_ai_or_assistant_message_wins() -> None:
 
 
 @pytest.mark.parametrize(("tool_calls", "expected"), [
-    ("abc", []),
-    ([None], []),
-    (None, []),
-    (5, []),
+    ("abc", None),
+    ([None], None),
+    (None, None),
+    (5, None),
     ({"name": "calc", "id": "1"}, [{"type": "tool_use", "tool_calls": [{"name": "calc", "id": "1"}]}]),
     ([None, "x", {"name": "calc", "id": None}],
      [{"type": "tool_use", "tool_calls": [{"name": "calc", "id": None}]}]),
 ], ids=repr)
-def test_langgraph_broken_tool_calls(tool_calls: Any, expected: list[dict[str, Any]]) -> None:
+def test_langgraph_broken_tool_calls(tool_calls: Any, expected: list[dict[str, Any]] | None) -> None:
     response = lg({"type": "ai", "content": "", "tool_calls": tool_calls})
     assert LangGraphConnector.extract_tool_trace(response) == expected
 

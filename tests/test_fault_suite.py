@@ -117,14 +117,20 @@ def langflow_harness() -> FaultHarness:
 
 
 def test_retried_statuses_take_k_plus_one_attempts_with_backoff_waits(langflow_harness: FaultHarness) -> None:
-    for code in (502, 503, 504):
+    figures = run_fault(langflow_harness, FAULT["http_503"])
+    assert figures["outcome"] == "ok"
+    assert figures["attempts"] == 3
+    assert figures["client_attempts"] == [3]
+    first, second = figures["waits_s"]
+    # default policy: 0.5 s then 1.0 s, minus up to 25 % jitter
+    assert 0.375 <= first <= 0.5 and 0.75 <= second <= 1.0
+
+
+def test_gateway_errors_after_a_run_are_not_resent(langflow_harness: FaultHarness) -> None:
+    for code in (502, 504):
         figures = run_fault(langflow_harness, FAULT[f"http_{code}"])
-        assert figures["outcome"] == "ok"
-        assert figures["attempts"] == 3
-        assert figures["client_attempts"] == [3]
-        first, second = figures["waits_s"]
-        # default policy: 0.5 s then 1.0 s, minus up to 25 % jitter
-        assert 0.375 <= first <= 0.5 and 0.75 <= second <= 1.0
+        assert (figures["outcome"], figures["attempts"], figures["waits_s"]) == (
+            "ConnectorHTTPError", 1, [])
 
 
 def test_500_is_not_retried(langflow_harness: FaultHarness) -> None:
@@ -145,11 +151,11 @@ def test_retry_after_is_waited_exactly_and_quota_raises_at_once(langflow_harness
 
 def test_transport_faults_are_retried_then_succeed_or_end_as_connection_errors(
         langflow_harness: FaultHarness) -> None:
+    # The run may have been processed: one attempt only, the error says what broke.
     for name in ("reset_before_body", "reset_mid_body", "truncated_body"):
         figures = run_fault(langflow_harness, FAULT[name])
-        assert (figures["outcome"], figures["attempts"], len(figures["waits_s"])) == ("ok", 2, 1), name
-    persistent = run_fault(langflow_harness, FAULT["truncated_body_persistent"])
-    assert (persistent["outcome"], persistent["attempts"]) == ("ConnectorConnectionError", 4)
+        assert (figures["outcome"], figures["attempts"], len(figures["waits_s"])) == (
+            "ConnectorConnectionError", 1, 0), name
 
 
 def test_bad_bodies_are_response_errors_without_retry(langflow_harness: FaultHarness) -> None:
@@ -185,6 +191,7 @@ class _OwnClient:
 
 class NeverRetriesLangflow(_OwnClient, LangflowConnector):
     policy: ClassVar[RetryPolicy] = RetryPolicy(max_retries=0)
+    resend_on_failure: bool = True  # so that only the policy decides
 
 
 class RetriesNo503LangGraph(_OwnClient, LangGraphConnector):
@@ -193,6 +200,13 @@ class RetriesNo503LangGraph(_OwnClient, LangGraphConnector):
 
 class Retries500Langflow(_OwnClient, LangflowConnector):
     policy: ClassVar[RetryPolicy] = RetryPolicy(max_retries=3, retry_on_500=True)
+    resend_on_failure: bool = True
+
+
+class ResendsRunsLangflow(LangflowConnector):
+    """Re-sends a run that may have reached the server: every LLM call paid twice."""
+
+    resend_on_failure: bool = True
 
 
 class IgnoresRetryAfterLangflow(_OwnClient, LangflowConnector):
@@ -203,6 +217,7 @@ class IgnoresRetryAfterLangflow(_OwnClient, LangflowConnector):
 class NoDeadlineLangflow(_OwnClient, LangflowConnector):
     policy: ClassVar[RetryPolicy] = RetryPolicy(max_retries=3, deadline=60.0, backoff_initial=0.05,
                                                 jitter=0.0)
+    resend_on_failure: bool = True
 
 
 class RawHttpxLangflow(LangflowConnector):
@@ -233,8 +248,11 @@ RETRY_FAILS = "expected success, got ConnectorHTTPError"
     (NeverRetriesLangflow,
      ["http_502", "http_503", "http_504", "reset_before_body", "http_500", "invalid_json",
       "rate_limit_quota"],
-     {"http_502": RETRY_FAILS, "http_503": RETRY_FAILS, "http_504": RETRY_FAILS,
-      "reset_before_body": "expected success, got ConnectorConnectionError"}),
+     {"http_503": RETRY_FAILS}),
+    (ResendsRunsLangflow, ["http_502", "http_503", "http_504", "reset_before_body",
+                           "reset_mid_body", "truncated_body"],
+     {"http_502": "expected 1", "http_504": "expected 1", "reset_before_body": "expected 1",
+      "reset_mid_body": "expected 1", "truncated_body": "expected 1"}),
     (RetriesNo503LangGraph, ["http_502", "http_503", "http_504"],
      {"http_503": "1 attempt(s) at the faulted step, expected 3"}),
     (Retries500Langflow, ["http_500", "http_503"],

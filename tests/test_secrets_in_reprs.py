@@ -202,7 +202,8 @@ def test_no_key_in_log_records_during_retries(server: FaultServer, caplog: pytes
     url = f"{server.url}/api/v1/run/f?x-api-key={KEY}"
     # backoff_initial=0: the retries happen at once, no real waiting.
     config = ConnectorConfig(url=url, api_key=KEY, backoff_initial=0.0, max_retries=3)
-    connector = closing(LangflowConnector(config=config))
+    # resend_on_failure: the reset follows a sent run, retried only when the user opts in
+    connector = closing(LangflowConnector(config=config, resend_on_failure=True))
     with caplog.at_level(logging.DEBUG):
         if mode == "sync":
             connector.send(USER, "s")

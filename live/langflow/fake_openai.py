@@ -9,7 +9,9 @@ Rules of ``POST /v1/chat/completions`` (the reply depends only on the request):
 * last message is a user message holding arithmetic (``2+3``) and tools are offered
   -> an assistant message with one ``tool_calls`` entry calling the offered calculator
   tool with ``{"expression": "2+3"}`` (call id derived from the request, so deterministic);
-* otherwise -> ``"You said: <last user text>"``.
+* otherwise -> ``"You said: <last user text>"``, plus `` (turn N)`` when the prompt holds
+  N > 1 user messages (Langflow put a session's history in), plus `` -- signed NAME`` when a
+  system message says ``Sign as NAME.`` (a ``tweaks`` override of the Agent's system prompt).
 
 ``stream: true`` answers with SSE ``data: {chunk}`` lines and ``data: [DONE]``.
 
@@ -34,6 +36,8 @@ from typing import Any
 MODEL = "fake-gpt"
 #: Arithmetic inside a user message: "what is 2+3?" -> "2+3".
 ARITH = re.compile(r"\d+(?:\.\d+)?(?:\s*[-+*/]\s*\d+(?:\.\d+)?)+")
+#: "Sign as NAME." in a system prompt (set per call through Langflow tweaks).
+SIGN = re.compile(r"Sign as ([\w-]+)\.")
 #: Fixed token usage, as in the reference samples (Langflow reports it under properties.usage).
 USAGE = {"prompt_tokens": 20, "completion_tokens": 10, "total_tokens": 30}
 #: Cap on the number of logged lines, so a long session cannot fill the disk.
@@ -113,7 +117,14 @@ def decide(body: dict[str, Any]) -> dict[str, Any]:
                 "function": {"name": name, "arguments": json.dumps({arg: expression})}}
         return {"role": "assistant", "content": None, "tool_calls": [call]}
     count("echo")
-    return {"role": "assistant", "content": f"You said: {user_text}"}
+    turns = sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "user")
+    suffix = f" (turn {turns})" if turns > 1 else ""
+    system = " ".join(text_of(m.get("content")) for m in messages
+                      if isinstance(m, dict) and m.get("role") == "system")
+    signed = SIGN.search(system)
+    if signed:
+        suffix += f" -- signed {signed.group(1)}"
+    return {"role": "assistant", "content": f"You said: {user_text}{suffix}"}
 
 
 def completion_id(body: dict[str, Any]) -> str:

@@ -8,6 +8,10 @@ Rules of :class:`RuleChatModel` (checked on the LAST message):
 * ToolMessage                          -> final answer "The answer to <expr> is <result>."
                                           (status "error" -> "Sorry, I could not compute <expr>: <error>.")
 * human text with "explode"            -> the agent node raises ValueError("graph exploded on purpose")
+* human text with "approval"           -> the agent node pauses with ``interrupt({"question": ...})``;
+                                          resumed with value V it answers "approved=V"
+* human text with "slowly"             -> the agent node sleeps ``configurable.delay`` seconds
+                                          (default 2) first: a run longer than a short timeout
 * human text with arithmetic ("2+3")   -> tool call ``calculator(expression="2+3")``, id ``call_calc_<turn>``
 * human text with "divide" but no sum  -> tool call ``calculator(expression="1/0")`` (the tool raises)
 * anything else                        -> "You said: <text>", plus " (turn N)" once N > 1 human turns
@@ -26,6 +30,7 @@ import ast
 import operator
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +43,7 @@ from langchain_core.tools import BaseTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.types import interrupt
 
 # An arithmetic run: starts/ends with a digit or paren and holds at least one operator.
 _ARITHMETIC = re.compile(r"[\d(][\d\s.+\-*/%()]*[+\-*/%][\d\s.+\-*/%()]*[\d)]")
@@ -154,9 +160,17 @@ TOOLS = [calculator]
 def agent(state: MessagesState, config: RunnableConfig) -> dict[str, list[BaseMessage]]:
     """The agent node: one model call per step, styled by ``configurable.answer_style``."""
     last = state["messages"][-1]
-    if isinstance(last, HumanMessage) and "explode" in _text(last).lower():
+    configurable = config.get("configurable") or {}
+    said = _text(last).lower() if isinstance(last, HumanMessage) else ""
+    if "explode" in said:
         raise ValueError("graph exploded on purpose")
-    style = (config.get("configurable") or {}).get("answer_style", "text")
+    if "approval" in said:
+        # Human in the loop: the run stops here; a run with {"command": {"resume": V}} goes on.
+        answer = interrupt({"question": f"Approve this? {_text(last)}"})
+        return {"messages": [AIMessage(content=f"approved={answer}")]}
+    if "slowly" in said:
+        time.sleep(min(float(configurable.get("delay", 2.0)), 10.0))
+    style = configurable.get("answer_style", "text")
     model = MODEL.bind_tools(TOOLS).bind(answer_style=style)
     return {"messages": [model.invoke(state["messages"], config)]}
 

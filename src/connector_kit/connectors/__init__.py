@@ -1,10 +1,19 @@
 """The connector system: configs, the registry, HTTP transport and the built-in connectors."""
 
-from .agent import BaseAgentConnector, HttpCall, LangflowConnector, LangGraphConnector
+from .agent import (
+    AgentStream,
+    AsyncAgentStream,
+    BaseAgentConnector,
+    HttpCall,
+    LangflowConnector,
+    LangGraphConnector,
+    StreamEvent,
+)
 from .base import BaseConnector, ConnectorConfig
 from .batch import BatchItem
 from .exceptions import (
     ActionNotSupportedError,
+    AgentInterruptedError,
     AgentRunError,
     CodeExecutionSetupError,
     ConnectorAuthError,
@@ -16,6 +25,7 @@ from .exceptions import (
     ConnectorRateLimitError,
     ConnectorRequestError,
     ConnectorResponseError,
+    ConnectorStreamError,
     ConnectorTimeoutError,
     ConnectorTLSError,
     ConnectorTransportError,
@@ -40,7 +50,10 @@ from .registry import ConnectorRegistry
 
 __all__ = [
     "ActionNotSupportedError",
+    "AgentInterruptedError",
     "AgentRunError",
+    "AgentStream",
+    "AsyncAgentStream",
     "BaseAgentConnector",
     "BaseConnector",
     "BatchItem",
@@ -57,6 +70,7 @@ __all__ = [
     "ConnectorRegistry",
     "ConnectorRequestError",
     "ConnectorResponseError",
+    "ConnectorStreamError",
     "ConnectorTLSError",
     "ConnectorTimeoutError",
     "ConnectorTransportError",
@@ -82,4 +96,5 @@ __all__ = [
     "OperationParams",
     "Provenance",
     "RetryPolicy",
+    "StreamEvent",
 ]

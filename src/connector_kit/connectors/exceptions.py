@@ -6,7 +6,9 @@ exception. Each class says in one line what happened; each message says what to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 
 class ConnectorKitError(Exception):
@@ -26,11 +28,20 @@ class ConnectorRequestError(ConnectorError, ValueError):
 
 
 class ConnectorTransportError(ConnectorError):
-    """The request never produced a complete HTTP response."""
+    """The request never produced a complete HTTP response.
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
+    ``maybe_processed`` is False only when the request provably never reached the server (the
+    connection could not be opened), so re-sending it cannot run the same work twice.
+    ``response_headers`` holds the headers when they arrived before the body failed (LangGraph
+    names its run there, so a dropped ``runs/wait`` can be joined instead of re-sent).
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, maybe_processed: bool = True,
+                 response_headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.url = url
+        self.maybe_processed = maybe_processed
+        self.response_headers = response_headers
 
 
 class ConnectorTimeoutError(ConnectorTransportError):
@@ -95,6 +106,25 @@ class AgentRunError(ConnectorResponseError):
         self.error_type = error_type
 
 
+class ConnectorStreamError(ConnectorResponseError):
+    """A streamed answer broke: a cut or oversized frame, bad JSON, an unknown event, no end."""
+
+
+class AgentInterruptedError(ConnectorResponseError):
+    """The run paused for a human (LangGraph ``interrupt()``); resume it with ``resume()``.
+
+    ``thread_id`` is the thread holding the paused run, ``interrupts`` the payloads the graph
+    asked with (``[{"value": ..., "id": ...}]``), ``values`` the state at the pause.
+    """
+
+    def __init__(self, message: str, *, thread_id: str | None, interrupts: list[Any],
+                 values: dict[str, Any] | None = None, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.thread_id = thread_id
+        self.interrupts = interrupts
+        self.values = values
+
+
 class CodeExecutionSetupError(ConnectorError):
     """The code sandbox could not be started or is not installed."""
 
@@ -134,6 +164,7 @@ class MissingParameterError(ExecutorError, ValueError):
 
 __all__ = [
     "ActionNotSupportedError",
+    "AgentInterruptedError",
     "AgentRunError",
     "CodeExecutionSetupError",
     "ConnectorAuthError",
@@ -145,6 +176,7 @@ __all__ = [
     "ConnectorRateLimitError",
     "ConnectorRequestError",
     "ConnectorResponseError",
+    "ConnectorStreamError",
     "ConnectorTLSError",
     "ConnectorTimeoutError",
     "ConnectorTransportError",

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 #: Every benchmark ``connector-kit bench`` knows, in the order they run.
-BENCHMARKS = ("agent", "blocks", "monty", "retry", "timeout", "replay")
+BENCHMARKS = ("agent", "blocks", "monty", "retry", "timeout", "replay", "stream")
 PACKAGES = ("connector-kit", "httpx", "httpcore", "pydantic", "pydantic-monty", "pandas",
             "matplotlib", "rich", "sdg-hub")
 

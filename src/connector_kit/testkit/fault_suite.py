@@ -6,7 +6,11 @@ delay, a hang, 500/502/503/504, 429 with Retry-After (seconds, HTTP date, quota)
 before or in the middle of the body, a truncated body, invalid JSON, an empty body, a JSON
 array, a huge body, a slow trickle -- and checks the documented outcome: retried then the
 same answer as without the fault, or a specific :class:`ConnectorError` subclass, with the
-attempt count the server saw and the waits the client slept.
+attempt count the server saw and the waits the client slept. The last HTTP step of a send
+is its run: a fault that may follow a processed run (502, 504, a reset, a cut body) must not
+make the connector send the run again (that pays for it twice); only faults that prove the
+run never started (503, 429, refused connections) are retried. Earlier steps (LangGraph's
+thread) start no work and are retried.
 
 Waits never happen for real: the connector's HttpClient gets a :class:`SuiteClock`, a
 FakeClock whose sleeps are recorded and skipped but whose reading also advances with real
@@ -252,11 +256,15 @@ class FaultHarness:
                 if step.path is not None and step.method == request.method and (
                         step.path.split("?", 1)[0] == bare):
                     return index
+            if any(step.path is not None for step in steps):
+                return -1  # a request the recording never made (e.g. a lookup after a fault)
             return min(served_ok[0], len(steps) - 1)
 
         def handle(request: ReceivedRequest) -> Reply:
             with lock:
                 index = which(request)
+                if index < 0:
+                    return Reply(404, _dumps({"detail": "not in the recording"}))
                 if index == self.step and pending:
                     return pending.pop(0)
                 served_ok[0] += 1
@@ -312,8 +320,14 @@ class FaultHarness:
                 elapsed = clock.monotonic() - started
                 connector.close()
             total = len(server.requests)
-        steps = len(self.exchange.steps)
-        attempts = total - (steps - 1) if error is None else total - self.step
+            faulted = self.exchange.steps[self.step]
+            if faulted.path is not None:
+                bare = faulted.path.split("?", 1)[0]
+                attempts = sum(1 for r in server.requests if r.method == faulted.method
+                               and r.path.split("?", 1)[0] == bare)
+            else:
+                steps = len(self.exchange.steps)
+                attempts = total - (steps - 1) if error is None else total - self.step
         text = _safe(lambda: self.cls.extract_text(result)) if result is not None else None
         return Observation(result, error, attempts, total, stats, list(clock.sleeps), elapsed, text)
 
@@ -351,6 +365,9 @@ class Fault:
     expect: Expect
     config: dict[str, Any] = field(default_factory=dict)
     mode: str = "sync"
+    #: The outcome when the fault hits a set-up step (not the run, the last step of a send):
+    #: a set-up call starts no paid work, so retrying it is right. None: same as ``expect``.
+    setup_expect: Expect | None = None
 
 
 def _repeat(reply: Callable[[Step], Reply], times: int) -> Callable[[Step, SuiteClock], list[Reply]]:
@@ -408,9 +425,16 @@ FAULTS: list[Fault] = [
           Expect(ConnectorTimeoutError, within_deadline=True), HANG, mode="async"),
     Fault("http_500", "HTTP 500 is a bug, not a blip: ConnectorHTTPError at once, 1 attempt",
           _repeat(_status(500), 1), Expect(ConnectorHTTPError, status_code=500, attempts=1, sleeps=0)),
-    *[Fault(f"http_{code}", f"two HTTP {code} then the answer: retried with backoff, 3 attempts",
-            _repeat(_status(code), 2), Expect(attempts=3, sleeps=2, sleep_between=(1e-9, 60.0)))
-      for code in (502, 503, 504)],
+    Fault("http_503", "two HTTP 503 (not processed) then the answer: retried with backoff, "
+          "3 attempts", _repeat(_status(503), 2),
+          Expect(attempts=3, sleeps=2, sleep_between=(1e-9, 60.0))),
+    # A gateway error, a reset or a cut body may follow a run the server did: the run is
+    # not re-sent (that would pay for it twice, or queue a duplicate behind it).
+    *[Fault(f"http_{code}", f"HTTP {code} after the run reached a gateway: ConnectorHTTPError, "
+            "not re-sent (1 attempt); a set-up call is retried", _repeat(_status(code), 2),
+            Expect(ConnectorHTTPError, status_code=code, attempts=1, sleeps=0),
+            setup_expect=Expect(attempts=3, sleeps=2))
+      for code in (502, 504)],
     Fault("rate_limit_seconds",
           f"429 with Retry-After: {RETRY_AFTER_S:g} (burst): waits exactly that, then the answer",
           _repeat(lambda s: Reply(429, b'{"detail": "Too Many Requests"}',
@@ -427,17 +451,21 @@ FAULTS: list[Fault] = [
                                   {"Retry-After": str(QUOTA_RETRY_AFTER_S)}), 1),
           Expect(ConnectorRateLimitError, status_code=429, attempts=1, sleeps=0,
                  message="quota exhausted")),
-    Fault("reset_before_body", "TCP reset before any byte of the answer: retried, 2 attempts",
-          _repeat(lambda s: Reply(reset_before=True), 1), Expect(attempts=2, sleeps=1)),
-    Fault("reset_mid_body", "TCP reset halfway through the body: retried, 2 attempts",
-          _repeat(lambda s: s.reply(reset_after_bytes=len(s.body) // 2), 1),
-          Expect(attempts=2, sleeps=1)),
-    Fault("truncated_body", "the body stops at half its Content-Length, once: retried, 2 attempts",
-          _repeat(lambda s: s.reply(truncate_to=len(s.body) // 2), 1), Expect(attempts=2, sleeps=1)),
-    Fault("truncated_body_persistent",
-          f"every body truncated: ConnectorConnectionError after {ATTEMPTS_ALL} attempts",
-          _repeat(lambda s: s.reply(truncate_to=len(s.body) // 2), ATTEMPTS_ALL),
-          Expect(ConnectorConnectionError, attempts=ATTEMPTS_ALL, sleeps=MAX_RETRIES)),
+    Fault("reset_before_body", "TCP reset after the run was sent, before any byte of the answer: "
+          "ConnectorConnectionError, not re-sent (1 attempt)",
+          _repeat(lambda s: Reply(reset_before=True), 2),
+          Expect(ConnectorConnectionError, attempts=1, sleeps=0),
+          setup_expect=Expect(attempts=3, sleeps=2)),
+    Fault("reset_mid_body", "TCP reset halfway through the body: ConnectorConnectionError, not "
+          "re-sent (1 attempt)",
+          _repeat(lambda s: s.reply(reset_after_bytes=len(s.body) // 2), 2),
+          Expect(ConnectorConnectionError, attempts=1, sleeps=0),
+          setup_expect=Expect(attempts=3, sleeps=2)),
+    Fault("truncated_body", "the body stops at half its Content-Length: ConnectorConnectionError, "
+          "not re-sent (1 attempt)",
+          _repeat(lambda s: s.reply(truncate_to=len(s.body) // 2), 2),
+          Expect(ConnectorConnectionError, attempts=1, sleeps=0),
+          setup_expect=Expect(attempts=3, sleeps=2)),
     Fault("invalid_json", "HTTP 200 with a body that is not JSON: ConnectorResponseError, not retried",
           _repeat(lambda s: Reply(200, b'{"outputs": [{"results": tru', {"Content-Type": "application/json"}),
                   1),
@@ -461,10 +489,13 @@ FAULTS: list[Fault] = [
 
 # -- judging -------------------------------------------------------------------------------------
 
-def judge(fault: Fault, observed: Observation, baseline_text: str | None, tolerance: float
-          ) -> tuple[list[str], dict[str, Any]]:
-    """The ways ``observed`` misses ``fault.expect`` (empty: it meets it), and its figures."""
-    expect = fault.expect
+def judge(fault: Fault, observed: Observation, baseline_text: str | None, tolerance: float,
+          *, setup: bool = False) -> tuple[list[str], dict[str, Any]]:
+    """The ways ``observed`` misses ``fault.expect`` (empty: it meets it), and its figures.
+
+    ``setup``: the fault hit a set-up step, judged by ``fault.setup_expect`` when it has one.
+    """
+    expect = fault.setup_expect if setup and fault.setup_expect is not None else fault.expect
     problems: list[str] = []
     error = observed.error
     outcome = "ok" if error is None else type(error).__name__
@@ -536,7 +567,8 @@ def run_fault(harness: FaultHarness, fault: Fault, *, tolerance: float = 0.5) ->
         )
     observed = harness.observe(lambda clock: fault.replies(harness.exchange.steps[harness.step], clock),
                                config=fault.config, mode=fault.mode)
-    problems, figures = judge(fault, observed, baseline.text, tolerance)
+    setup = harness.step != len(harness.exchange.steps) - 1
+    problems, figures = judge(fault, observed, baseline.text, tolerance, setup=setup)
     figures["step"] = harness.step
     figures["exchange"] = harness.exchange.source
     if problems:

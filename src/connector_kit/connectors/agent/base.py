@@ -1,15 +1,20 @@
 """BaseAgentConnector: the agent-framework interface (build, send, parse, extract).
 
 A connector describes its HTTP conversation once, as an *exchange*: a generator that
-yields :class:`HttpCall` objects and receives each decoded response. A sync driver
-(pooled ``httpx.Client``) and an async driver (pooled ``httpx.AsyncClient``) run the same
-exchange, so ``send()`` is as fast as plain sync httpx, ``asend()`` is truly async, and
-LangGraph's two-step thread flow is written once. Connectors written against the spec's
-``_send_async`` override still work: ``send()`` then runs that coroutine.
+yields :class:`HttpCall` objects and receives each decoded response (or, thrown into it, the
+ConnectorError the call ended in, so it can recover, e.g. by joining a run instead of
+re-sending it). A sync driver and an async driver run the same exchange through the
+connector's HttpClient's public methods (``post_sync``/``get_sync``, ``post``/``get``), so a
+client supplied by overriding ``_get_http_client()`` is the one used; ``send()`` is as fast as
+plain sync httpx, ``asend()`` is truly async, and LangGraph's thread flow is written once.
+A *stream exchange* makes its set-up calls the same way and ends with a :class:`StreamCall`,
+which :meth:`BaseAgentConnector.stream` reads event by event. Connectors written against the
+spec's ``_send_async`` override still work: ``send()`` then runs that coroutine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from abc import abstractmethod
@@ -18,14 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from ..base import BaseConnector
 from ..batch import run_blocking
 from ..exceptions import ConnectorConfigError, ConnectorError, ConnectorRequestError
 from ..executor import as_config
 from ..health import HealthCheckResult
-from ..http import HttpClient, RetryPolicy
+from ..http import HttpClient, RetryPolicy, not_resent
+from ._frames import StreamEvent
+from ._streams import AgentStream, AsyncAgentStream, StreamCall, StreamExchange
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,9 @@ class HttpCall:
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     expect: Literal["object", "json"] = "object"
+    #: False for a request that starts paid work (an agent run): not re-sent once it may
+    #: have reached the server (see ``HttpClient.post_sync(idempotent=...)``).
+    idempotent: bool = True
 
 
 Exchange = Generator[HttpCall, Any, dict[str, Any]]
@@ -52,6 +62,12 @@ class BaseAgentConnector(BaseConnector):
     #: Path probed by :meth:`check`, relative to the server root (None: probe the URL itself).
     health_path: ClassVar[str | None] = None
 
+    #: Re-send a run that may already have reached the server (a timeout, a reset, 502/504):
+    #: off by default, because the run would happen twice (and be paid for twice).
+    resend_on_failure: bool = Field(
+        default=False,
+        description="Re-send a run that may have reached the server (may pay for it twice).")
+
     _http_client: HttpClient | None = PrivateAttr(default=None)
 
     # -- what a framework connector implements -------------------------------------------
@@ -66,7 +82,8 @@ class BaseAgentConnector(BaseConnector):
     def _exchange(self, messages: list[dict[str, Any]], session_id: str) -> Exchange:
         """The HTTP conversation of one send: by default one POST to ``config.url``."""
         payload = self.build_request(messages, session_id)
-        response = yield HttpCall("POST", self._require_url(), payload, self._build_headers())
+        response = yield HttpCall("POST", self._require_url(), payload, self._build_headers(),
+                                  idempotent=self.resend_on_failure)
         return self.parse_response(response)
 
     # -- sending -------------------------------------------------------------------------
@@ -118,26 +135,74 @@ class BaseAgentConnector(BaseConnector):
         return await self.asend(messages, session_id)
 
     def _drive_sync(self, exchange: Exchange) -> dict[str, Any]:
-        client = self._get_http_client()
-        try:
-            call = next(exchange)
-            while True:
-                response = client.request(call.method, call.url, json=call.json,
-                                          headers=call.headers, expect=call.expect)
-                call = exchange.send(response)
-        except StopIteration as done:
-            return _checked_result(done.value)
+        return _checked_result(self._run_sync(exchange))
 
     async def _drive_async(self, exchange: Exchange) -> dict[str, Any]:
+        return _checked_result(await self._run_async(exchange))
+
+    def _run_sync(self, exchange: Generator[HttpCall, Any, Any]) -> Any:
         client = self._get_http_client()
         try:
             call = next(exchange)
             while True:
-                response = await client.arequest(call.method, call.url, json=call.json,
-                                                 headers=call.headers, expect=call.expect)
-                call = exchange.send(response)
+                try:
+                    response = _call_sync(client, call)
+                except ConnectorError as exc:
+                    call = exchange.throw(exc)  # the exchange may recover, or it re-raises
+                else:
+                    call = exchange.send(response)
         except StopIteration as done:
-            return _checked_result(done.value)
+            return done.value
+
+    async def _run_async(self, exchange: Generator[HttpCall, Any, Any]) -> Any:
+        client = self._get_http_client()
+        try:
+            call = next(exchange)
+            while True:
+                try:
+                    response = await _call_async(client, call)
+                except ConnectorError as exc:
+                    call = exchange.throw(exc)
+                else:
+                    call = exchange.send(response)
+        except StopIteration as done:
+            return done.value
+
+    # -- streaming -------------------------------------------------------------------------
+    def stream(self, messages: list[dict[str, Any]] | str, session_id: str) -> AgentStream:
+        """Run the agent and yield its events as they arrive (see :class:`AgentStream`).
+
+        ``for event in connector.stream(...)``: each :class:`StreamEvent` has ``event`` and
+        decoded ``data``; afterwards ``.response``, ``.text``, ``.tool_trace`` and
+        ``.first_event_after`` (seconds) hold the outcome, as ``send()`` would have given it.
+        Every broken stream ends in a ConnectorError subclass (``ConnectorStreamError`` for a
+        malformed one, ``ConnectorTimeoutError`` when a gap between events passes the deadline).
+        """
+        checked = _check_messages(messages)
+        return AgentStream(self, self._stream_exchange(checked, session_id),
+                           self._drive_stream_sync)
+
+    def astream(self, messages: list[dict[str, Any]] | str, session_id: str) -> AsyncAgentStream:
+        """Async :meth:`stream`: ``async for event in connector.astream(...)``."""
+        return AsyncAgentStream(self, self._stream_exchange(_check_messages(messages), session_id))
+
+    def _stream_exchange(self, messages: list[dict[str, Any]], session_id: str) -> StreamExchange:
+        """The set-up calls of a stream and the streamed call itself; override to stream."""
+        raise ConnectorConfigError(f"{type(self).__name__} does not support streaming.")
+        yield  # pragma: no cover - makes this a generator
+
+    def _check_event(self, event: StreamEvent, call: StreamCall) -> None:
+        """Raise a ConnectorError for an event that ends the stream badly (error, unknown)."""
+
+    def _finish_stream(self, events: list[StreamEvent], call: StreamCall) -> dict[str, Any]:
+        """Fold a complete stream into the response ``send()`` would return."""
+        return {"events": [{"event": e.event, "data": e.data} for e in events]}
+
+    def _drive_stream_sync(self, exchange: StreamExchange) -> StreamCall:
+        return _checked_stream_call(self._run_sync(exchange))
+
+    async def _drive_stream_async(self, exchange: StreamExchange) -> StreamCall:
+        return _checked_stream_call(await self._run_async(exchange))
 
     # -- response field extraction (class methods; total: they never raise) ------------------
     @classmethod
@@ -260,6 +325,34 @@ def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
+def _call_sync(client: HttpClient, call: HttpCall) -> Any:
+    """One call through the client's public methods (those a supplied client overrides)."""
+    with contextlib.nullcontext() if call.idempotent else not_resent():
+        if call.expect == "object" and call.method == "POST":
+            return client.post_sync(call.url, call.json, dict(call.headers))
+        if call.expect == "object" and call.method == "GET" and call.json is None:
+            return client.get_sync(call.url, dict(call.headers))
+        return client.request(call.method, call.url, json=call.json, headers=call.headers,
+                              expect=call.expect)
+
+
+async def _call_async(client: HttpClient, call: HttpCall) -> Any:
+    with contextlib.nullcontext() if call.idempotent else not_resent():
+        if call.expect == "object" and call.method == "POST":
+            return await client.post(call.url, call.json, dict(call.headers))
+        if call.expect == "object" and call.method == "GET" and call.json is None:
+            return await client.get(call.url, dict(call.headers))
+        return await client.arequest(call.method, call.url, json=call.json,
+                                     headers=call.headers, expect=call.expect)
+
+
+def _checked_stream_call(value: Any) -> StreamCall:
+    if not isinstance(value, StreamCall):
+        raise ConnectorError(
+            f"_stream_exchange returned {type(value).__name__}, not a StreamCall.")
+    return value
+
+
 def _checked_result(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConnectorError(
@@ -278,6 +371,10 @@ def _check_messages(messages: Any) -> list[dict[str, Any]]:
             f"messages must be a list of {{'role': ..., 'content': ...}} dicts, got "
             f"{type(messages).__name__}."
         )
+    if not messages:
+        raise ConnectorRequestError(
+            "messages is an empty list: there is nothing to send. Pass at least one "
+            "{'role': 'user', 'content': ...} message.")
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise ConnectorRequestError(

@@ -1,23 +1,59 @@
-"""LangGraphConnector: create a thread, then run the assistant on it and wait."""
+"""LangGraphConnector: run an assistant on a thread (or statelessly), wait or stream.
+
+One ``send()``:
+
+1. the thread: a new one per call (``session_id`` kept as its metadata), or, with
+   ``keep_thread=True``, the thread whose metadata holds this ``session_id``, found once with
+   ``POST /threads/search`` and created if there is none, so later turns see earlier ones;
+   ``stateless=True`` skips threads (``POST /runs/wait``);
+2. the run: ``POST .../runs/wait``. It is never re-sent once it may have reached the server
+   (the default ``multitask_strategy`` is ``enqueue``: a re-sent run runs twice). If the answer
+   breaks after its headers arrived, the run they name (``location``) is joined with
+   ``GET .../join``; if it broke before, the thread's runs are listed and the newest is joined.
+3. the result: a run paused by ``interrupt()`` raises :class:`AgentInterruptedError` (thread
+   id and payload); :meth:`LangGraphConnector.resume` continues it.
+
+``stream()`` runs ``POST .../runs/stream`` with ``stream_mode`` and folds the events into the
+same final state (see :mod:`._langgraph_stream`).
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from collections import OrderedDict
+from collections.abc import Generator
+from typing import Any, ClassVar, Literal
+from urllib.parse import urljoin, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from .._secrets import redact
-from ..exceptions import AgentRunError, ConnectorResponseError
+from ..exceptions import (
+    AgentInterruptedError,
+    AgentRunError,
+    ConnectorError,
+    ConnectorResponseError,
+    ConnectorTimeoutError,
+    ConnectorTransportError,
+)
 from ..operations import OperationCatalogue
 from ..registry import ConnectorRegistry
+from . import _langgraph_stream as lgs
+from ._frames import StreamEvent
 from ._json import dicts_only, scalar_text, text_of
-from .base import BaseAgentConnector, Exchange, HttpCall
+from ._streams import StreamCall, StreamExchange
+from .base import BaseAgentConnector, Exchange, HttpCall, _checked_result
 from .langgraph_ops import LANGGRAPH_OPERATIONS
 
 logger = logging.getLogger("connector_kit.langgraph")
 
 _AI = ("ai", "assistant")
+#: Sessions remembered per connector (session id -> thread id) in keep_thread mode.
+_MAX_SESSIONS = 4096
+#: Joins of one lost run, each bounded by the call's timeout, before giving up.
+_MAX_JOINS = 5
+
+Strategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 
 
 @ConnectorRegistry.register("langgraph")
@@ -28,10 +64,21 @@ class LangGraphConnector(BaseAgentConnector):
     run_config: dict[str, Any] = Field(
         default_factory=dict, description="Passed as the run's `config` (e.g. configurable)."
     )
+    context: dict[str, Any] | None = Field(
+        default=None, description="The run's `context` (LangGraph >= 0.6 runtime context).")
+    keep_thread: bool = Field(
+        default=False, description="One thread per session_id across calls (multi-turn state).")
+    stateless: bool = Field(default=False, description="Run without a thread (/runs/wait).")
+    multitask_strategy: Strategy | None = Field(
+        default=None, description="What a run on a busy thread does (server default: enqueue).")
+    stream_mode: list[str] = Field(
+        default_factory=lambda: ["values"], description="Stream modes for stream()/astream().")
 
     health_path = "/ok"
     #: Every endpoint as a typed operation: ``execute("runs", "wait", params={...})``.
     operations: ClassVar[OperationCatalogue | None] = LANGGRAPH_OPERATIONS
+
+    _threads: OrderedDict[str, str] = PrivateAttr(default_factory=OrderedDict)
 
     @field_validator("assistant_id")
     @classmethod
@@ -39,6 +86,17 @@ class LangGraphConnector(BaseAgentConnector):
         if not value or not value.strip():
             raise ValueError("assistant_id must be a non-empty string")
         return value
+
+    @field_validator("stream_mode", mode="before")
+    @classmethod
+    def _modes(cls, value: Any) -> Any:
+        modes = [value] if isinstance(value, str) else value
+        if not isinstance(modes, list) or not modes:
+            raise ValueError(f"stream_mode must be one of {lgs.STREAM_MODES} or a non-empty list")
+        unknown = [m for m in modes if m not in lgs.STREAM_MODES]
+        if unknown:
+            raise ValueError(f"unknown stream_mode {unknown}; use {', '.join(lgs.STREAM_MODES)}")
+        return modes
 
     def _build_headers(self) -> dict[str, str]:
         """LangGraph deployments authenticate with ``x-api-key``."""
@@ -54,20 +112,41 @@ class LangGraphConnector(BaseAgentConnector):
         return self._require_url().rstrip("/")
 
     def build_request(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
-        """The run payload; ``config`` only when ``run_config`` is non-empty."""
-        payload: dict[str, Any] = {
-            "assistant_id": self.assistant_id,
-            "input": {"messages": messages},
-        }
+        """The run payload; ``config``/``context``/``multitask_strategy`` only when set."""
+        return self._payload({"input": {"messages": messages}})
+
+    def _payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"assistant_id": self.assistant_id, **body}
         if self.run_config:
             payload["config"] = self.run_config
+        if self.context is not None:
+            payload["context"] = self.context
+        if self.multitask_strategy is not None and not self.stateless:
+            payload["multitask_strategy"] = self.multitask_strategy
         return payload
 
+    # -- the conversation ----------------------------------------------------------------
     def _exchange(self, messages: list[dict[str, Any]], session_id: str) -> Exchange:
-        """Two steps: POST /threads (session_id as metadata), then POST .../runs/wait."""
-        base = self._base_url()
-        headers = self._build_headers()
-        payload = self.build_request(messages, session_id)
+        thread_id = yield from self._thread(session_id)
+        return (yield from self._run(thread_id, self.build_request(messages, session_id)))
+
+    def _thread(self, session_id: str) -> Generator[HttpCall, Any, str | None]:
+        """The thread of this call: none (stateless), the session's (keep_thread) or a new one."""
+        if self.stateless:
+            return None
+        base, headers = self._base_url(), self._build_headers()
+        if self.keep_thread:
+            known = self._threads.get(session_id)
+            if known:
+                return known
+            found = yield HttpCall("POST", f"{base}/threads/search",
+                                   {"metadata": {"session_id": session_id}, "limit": 1},
+                                   headers, expect="json")
+            thread_id = next((scalar_text(t.get("thread_id")) for t in dicts_only(found)
+                              if isinstance(found, list)), None)
+            if thread_id:
+                self._remember(session_id, thread_id)
+                return thread_id
         thread = yield HttpCall("POST", f"{base}/threads", {"metadata": {"session_id": session_id}},
                                 headers)
         thread_id = scalar_text(thread.get("thread_id")) if isinstance(thread, dict) else None
@@ -77,11 +156,114 @@ class LangGraphConnector(BaseAgentConnector):
                 f"{self._get_http_client().safe_url(base + '/threads')} has no "
                 "'thread_id'. Check that the URL is the LangGraph server's base URL."
             )
-        response = yield HttpCall("POST", f"{base}/threads/{thread_id}/runs/wait", payload, headers)
-        return self.parse_response(response)
+        if self.keep_thread:
+            self._remember(session_id, thread_id)
+        return thread_id
 
+    def _remember(self, session_id: str, thread_id: str) -> None:
+        self._threads[session_id] = thread_id
+        while len(self._threads) > _MAX_SESSIONS:
+            self._threads.popitem(last=False)
+
+    def _run(self, thread_id: str | None, payload: dict[str, Any]) -> Exchange:
+        """POST runs/wait once; if the answer is lost, join the run instead of re-sending it."""
+        base, headers = self._base_url(), self._build_headers()
+        prefix = f"{base}/threads/{thread_id}" if thread_id else base
+        try:
+            response = yield HttpCall("POST", f"{prefix}/runs/wait", payload, headers,
+                                      idempotent=self.resend_on_failure)
+        except ConnectorTransportError as exc:
+            join = self._join_url(exc)
+            if join is None and thread_id and not self.keep_thread:
+                # Lost before the headers: on our own fresh thread, any run is this one.
+                try:
+                    runs = yield HttpCall("GET", f"{prefix}/runs?limit=1", headers=headers,
+                                          expect="json")
+                except ConnectorError:
+                    runs = None
+                run_id = next((scalar_text(r.get("run_id")) for r in dicts_only(runs)
+                               if isinstance(runs, list)), None)
+                join = f"{prefix}/runs/{run_id}/join" if run_id else None
+            if join is None:
+                raise exc from None
+            logger.info("runs/wait lost (%s); joining the run instead of re-sending it",
+                        type(exc).__name__)
+            response = yield from self._join(join)
+        return self._result(response, thread_id)
+
+    def _join(self, url: str) -> Generator[HttpCall, Any, Any]:
+        """Join a run; a join that times out is joined again (it starts no work), boundedly."""
+        for attempt in range(1, _MAX_JOINS + 1):
+            try:
+                return (yield HttpCall("GET", url, headers=self._build_headers()))
+            except ConnectorTimeoutError:
+                if attempt == _MAX_JOINS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _join_url(self, exc: ConnectorTransportError) -> str | None:
+        """The join URL the lost answer's ``location`` header names (same server only)."""
+        location = (exc.response_headers or {}).get("location")
+        if not location:
+            return None
+        base = self._base_url()
+        url = urljoin(base + "/", location.lstrip("/")) if not location.startswith(
+            "http") else location
+        if urlsplit(url).netloc != urlsplit(base).netloc:
+            return None  # never send the key to another host
+        return url if url.endswith("/join") else None
+
+    def _result(self, response: Any, thread_id: str | None) -> dict[str, Any]:
+        if isinstance(response, dict) and isinstance(response.get("__interrupt__"), list):
+            raise self._interrupted(response, thread_id)
+        return _checked_result(self.parse_response(response))
+
+    def _interrupted(self, values: dict[str, Any], thread_id: str | None) -> AgentInterruptedError:
+        interrupts = list(values.get("__interrupt__") or [])
+        first = interrupts[0] if interrupts else None
+        asked = first.get("value") if isinstance(first, dict) else first
+        shown = redact(text_of(asked) or "", self.config.secret_values())[:200]
+        where = (f"thread '{thread_id}'" if thread_id else
+                 "a stateless run (it cannot be resumed: use a thread)")
+        return AgentInterruptedError(
+            f"The LangGraph run paused for human input on {where}; it asked: {shown}. "
+            f"Continue it with connector.resume('{thread_id}', <your answer>)"
+            " (sends {'command': {'resume': <your answer>}}).",
+            thread_id=thread_id, interrupts=interrupts, values=values)
+
+    # -- interrupts ----------------------------------------------------------------------
+    def resume(self, thread_id: str, value: Any) -> dict[str, Any]:
+        """Continue a run paused by ``interrupt()`` on ``thread_id`` with ``value``.
+
+        Returns the final state like ``send()``; may raise AgentInterruptedError again.
+        """
+        return self._drive_sync(self._run(thread_id, self._resume_payload(value)))
+
+    async def aresume(self, thread_id: str, value: Any) -> dict[str, Any]:
+        """Async :meth:`resume`."""
+        return await self._drive_async(self._run(thread_id, self._resume_payload(value)))
+
+    def _resume_payload(self, value: Any) -> dict[str, Any]:
+        return self._payload({"command": {"resume": value}})
+
+    # -- streaming -----------------------------------------------------------------------
+    def _stream_exchange(self, messages: list[dict[str, Any]], session_id: str) -> StreamExchange:
+        thread_id = yield from self._thread(session_id)
+        prefix = f"{self._base_url()}/threads/{thread_id}" if thread_id else self._base_url()
+        payload = {**self.build_request(messages, session_id), "stream_mode": self.stream_mode}
+        return StreamCall(f"{prefix}/runs/stream", payload, self._build_headers(), "sse",
+                          context={"thread_id": thread_id})
+
+    def _check_event(self, event: StreamEvent, call: StreamCall) -> None:
+        lgs.check_event(event, self.stream_mode, lambda: self._get_http_client().safe_url(call.url),
+                        self.config.secret_values())
+
+    def _finish_stream(self, events: list[StreamEvent], call: StreamCall) -> dict[str, Any]:
+        return self._result(lgs.fold(events, self.stream_mode), call.context.get("thread_id"))
+
+    # -- parsing and extraction ----------------------------------------------------------
     def parse_response(self, response: dict[str, Any]) -> dict[str, Any]:
-        """A non-empty dict; a run error reported as ``__error__`` (HTTP 200) is raised."""
+        """A non-empty dict; ``__error__`` (HTTP 200) and ``__interrupt__`` are raised."""
         if not isinstance(response, dict) or not response:
             raise ConnectorResponseError(
                 "LangGraph returned an empty or non-object run result "
@@ -97,6 +279,8 @@ class LangGraphConnector(BaseAgentConnector):
                 "The server answered HTTP 200, but the graph raised; check the graph's logs.",
                 error_type=kind,
             )
+        if isinstance(response.get("__interrupt__"), list):
+            raise self._interrupted(response, None)
         if "messages" not in response:
             logger.warning("LangGraph response has no 'messages' key; keys: %s",
                            sorted(map(str, response))[:10])
@@ -118,7 +302,7 @@ class LangGraphConnector(BaseAgentConnector):
 
     @classmethod
     def extract_tool_trace(cls, response: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """Tool calls of AI messages and the tool results, in order."""
+        """Tool calls of AI messages and the tool results, in order; None when there were none."""
         messages = response.get("messages") if isinstance(response, dict) else None
         if not isinstance(messages, list):
             return None
@@ -139,4 +323,4 @@ class LangGraphConnector(BaseAgentConnector):
                 if isinstance(message.get("status"), str):
                     entry["status"] = message["status"]
                 trace.append(entry)
-        return trace
+        return trace or None

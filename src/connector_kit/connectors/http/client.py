@@ -9,6 +9,8 @@ subclass whose message has had the configured secrets removed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -32,9 +34,11 @@ from ..exceptions import (
     ConnectorResponseError,
     ConnectorTimeoutError,
     ConnectorTLSError,
+    ConnectorTransportError,
 )
 from .clock import Clock, SystemClock
 from .retry import RetryPolicy, describe_wait, parse_retry_after, resets_at
+from .streaming import AsyncHttpStream, HttpStream, aopen_stream, open_stream
 
 logger = logging.getLogger("connector_kit.http")
 
@@ -144,7 +148,11 @@ class HttpClient:
     async def post(
         self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        """POST JSON and return the JSON object the server answers with."""
+        """POST JSON and return the JSON object the server answers with.
+
+        Inside ``with not_resent():`` (a run that costs LLM calls) a failure after the request
+        may have reached the server is not retried, only failures proving it was not processed.
+        """
         result: dict[str, Any] = await self.arequest("POST", url, json=payload, headers=headers)
         return result
 
@@ -163,6 +171,22 @@ class HttpClient:
         result: dict[str, Any] = self.request("GET", url, headers=headers)
         return result
 
+    def stream(
+        self, method: str, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> contextlib.AbstractContextManager[HttpStream]:
+        """Open a streamed response: ``with client.stream(...) as s: for line in s.lines()``.
+
+        Only an open that did no work is retried; every gap between events is bounded by the
+        call's deadline (see :mod:`.streaming`).
+        """
+        return open_stream(self, method, url, json=json, headers=headers)
+
+    def astream(
+        self, method: str, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> contextlib.AbstractAsyncContextManager[AsyncHttpStream]:
+        """Async :meth:`stream`: ``async with client.astream(...) as s: async for line in s.lines()``."""
+        return aopen_stream(self, method, url, json=json, headers=headers)
+
     # -- the retry loops ------------------------------------------------------------------
     def request(
         self,
@@ -173,9 +197,15 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         expect: Expect = "object",
         retry: bool = True,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send one call (with retries) synchronously; return the decoded JSON body."""
+        """Send one call (with retries) synchronously; return the decoded JSON body.
+
+        ``idempotent=False`` (default: False inside ``with not_resent():``, else True): a
+        failure after the request may have reached the server is not retried.
+        """
         content, call = self._begin(method, url, json, retry)
+        call.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
         while True:
             try:
                 outcome: _Attempt = self._attempt_sync(method, url, content, headers,
@@ -197,9 +227,11 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         expect: Expect = "object",
         retry: bool = True,
+        idempotent: bool | None = None,
     ) -> Any:
         """Async :meth:`request`."""
         content, call = self._begin(method, url, json, retry)
+        call.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
         while True:
             try:
                 outcome: _Attempt = await self._attempt_async(method, url, content, headers,
@@ -228,6 +260,11 @@ class HttpClient:
             status, headers, body = outcome
             call.verdict = self._judge(url, status, headers, body, expect)
             call.stats.statuses.append(status)
+            if not call.idempotent and status not in NOT_PROCESSED_STATUSES:
+                call.verdict.retryable = False
+        if not call.idempotent and isinstance(outcome, ConnectorTransportError) and (
+                outcome.maybe_processed):
+            call.verdict.retryable = False  # re-sending could run the same work twice
         used = call.retry_number if call.retry else self.policy.max_retries
         wait = self._next_wait(call.verdict, used, call.deadline_at, call.stats)
         if wait is not None:
@@ -243,11 +280,12 @@ class HttpClient:
         headers: Mapping[str, str] | None,
         deadline_at: float,
     ) -> tuple[int, httpx.Headers, bytes]:
+        arrived: httpx.Headers | None = None
         try:
             client = self._sync_client()
             remaining = deadline_at - self.clock.monotonic()  # after any client set-up cost
             if remaining <= 0:
-                raise self._deadline_error(url)
+                raise self._deadline_error(url, sent=False)
             timeout = min(self.timeout, remaining)
             merged = _with_json_type(headers, content)
             body: bytes | Iterator[bytes] | None = content
@@ -261,6 +299,7 @@ class HttpClient:
                                            timeout=timeout)
             timeouts.update(timeouts=request.extensions.get("timeout"))
             response = client.send(request, stream=True)
+            arrived = response.headers
             try:
                 chunks: list[bytes] = []
                 read_timeouts = request.extensions.get("timeout")
@@ -276,10 +315,11 @@ class HttpClient:
                 return response.status_code, response.headers, b"".join(chunks)
             finally:
                 response.close()
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError) as exc:
-            raise self._map_transport_error(exc, url) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise self._map_transport_error(exc, url) from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError,
+                OSError) as exc:
+            raise _with_headers(self._map_transport_error(exc, url), arrived) from None
+        except ConnectorTransportError as exc:  # the deadline, met while reading the body
+            raise _with_headers(exc, arrived) from None
 
     def _deadline_chunks(self, content: bytes, deadline_at: float, url: str,
                          holder: dict[str, Any]) -> Iterator[bytes]:
@@ -305,11 +345,12 @@ class HttpClient:
     ) -> tuple[int, httpx.Headers, bytes]:
         shard = self._loop_clients()
         shard.inflight += 1
+        arrived: httpx.Headers | None = None
         try:
             client = shard.pick(self._new_async_client)
             remaining = deadline_at - self.clock.monotonic()  # after any client set-up cost
             if remaining <= 0:
-                raise self._deadline_error(url)
+                raise self._deadline_error(url, sent=False)
             timeout = min(self.timeout, remaining)
             async with asyncio.timeout(remaining):
                 request = client.build_request(
@@ -317,17 +358,17 @@ class HttpClient:
                     timeout=timeout,
                 )
                 response = await client.send(request, stream=True)
+                arrived = response.headers
                 try:
                     body = await response.aread()
                 finally:
                     await response.aclose()
             return response.status_code, response.headers, body
         except TimeoutError:
-            raise self._deadline_error(url) from None
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError) as exc:
-            raise self._map_transport_error(exc, url) from None
-        except (ssl.SSLError, OSError) as exc:
-            raise self._map_transport_error(exc, url) from None
+            raise _with_headers(self._deadline_error(url), arrived) from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError,
+                OSError) as exc:
+            raise _with_headers(self._map_transport_error(exc, url), arrived) from None
         finally:
             shard.inflight -= 1
 
@@ -471,12 +512,12 @@ class HttpClient:
         """``url`` for messages: userinfo, credential-named query values and secrets masked."""
         return mask_url(url, self._secrets)
 
-    def _deadline_error(self, url: str) -> ConnectorTimeoutError:
+    def _deadline_error(self, url: str, *, sent: bool = True) -> ConnectorTimeoutError:
         return ConnectorTimeoutError(
             f"No complete response from '{self.safe_url(url)}' within the {self.deadline:g} s "
             "budget of this call. Raise the connector's timeout if the agent is slow, or check "
             "that the server is up.",
-            url=self.safe_url(url),
+            url=self.safe_url(url), maybe_processed=sent,
         )
 
     def _map_transport_error(self, exc: BaseException, url: str) -> ConnectorError:
@@ -486,7 +527,7 @@ class HttpClient:
             return ConnectorTimeoutError(
                 f"Timed out talking to '{safe}' ({type(exc).__name__}, {self.timeout:g} s timeout). "
                 "Raise the timeout if the agent is slow, or check that the server is up.",
-                url=safe,
+                url=safe, maybe_processed=not isinstance(exc, _UNSENT),
             )
         if _is_tls(exc):
             return ConnectorTLSError(
@@ -498,7 +539,7 @@ class HttpClient:
             return ConnectorConnectionError(
                 f"Could not connect to '{safe}': {detail}. Check that the server is running and "
                 "the URL's host and port are right.",
-                url=safe,
+                url=safe, maybe_processed=False,
             )
         if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)):
             return ConnectorRequestError(
@@ -595,6 +636,7 @@ class _Call:
     deadline_at: float
     retry: bool
     retry_number: int = 0
+    idempotent: bool = True
     verdict: _Verdict = field(default_factory=_Verdict)
 
 
@@ -630,6 +672,38 @@ def _with_json_type(headers: Mapping[str, str] | None, content: bytes | None) ->
     if content is not None and not any(k.lower() == "content-type" for k in merged):
         merged["Content-Type"] = "application/json"
     return merged
+
+
+_RUN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("connector_kit_run_call",
+                                                                 default=False)
+
+
+@contextlib.contextmanager
+def not_resent() -> Iterator[None]:
+    """Calls made inside start paid work (an agent run): never re-sent once they may have
+    reached the server. Connect errors and 429/503 (nothing was processed) are still retried.
+
+    A context variable rather than a parameter, so ``post``/``post_sync`` keep their
+    documented signature and a client supplied through ``_get_http_client()`` is still used.
+    """
+    token = _RUN_CALL.set(True)
+    try:
+        yield
+    finally:
+        _RUN_CALL.reset(token)
+
+
+#: Statuses that say the server did not start the work: safe to retry even a non-idempotent run.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+#: Timeouts met before the request could leave (connect, pool): nothing reached the server.
+_UNSENT = (httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _with_headers(error: ConnectorError, headers: httpx.Headers | None) -> ConnectorError:
+    """Keep the response headers that arrived before the body failed (LangGraph's run location)."""
+    if headers is not None and isinstance(error, ConnectorTransportError):
+        error.response_headers = dict(headers)
+    return error
 
 
 def _is_retryable_transport(exc: ConnectorError) -> bool:
