@@ -182,8 +182,13 @@ def _run_output(ctx: OperationContext, state: Any, thread_id: UUID | None) -> Op
     """A finished run's state, with what an agent needs beside it (text, interrupts)."""
     from .langgraph import LangGraphConnector
 
-    response = ctx.connector.parse_response(state) if isinstance(ctx.connector, LangGraphConnector) \
-        else state
+    from ..exceptions import AgentInterruptedError
+
+    try:
+        response = ctx.connector.parse_response(state) if isinstance(
+            ctx.connector, LangGraphConnector) else state
+    except AgentInterruptedError:
+        response = state  # an operation reports the pause in its meta (send() raises it)
     meta: dict[str, Any] = {"thread_id": str(thread_id) if thread_id else None,
                             "text": LangGraphConnector.extract_text(response)}
     interrupts = response.get("__interrupt__") if isinstance(response, dict) else None
