@@ -180,9 +180,8 @@ def _assistant(ctx: OperationContext) -> str:
 
 def _run_output(ctx: OperationContext, state: Any, thread_id: UUID | None) -> OpOutput:
     """A finished run's state, with what an agent needs beside it (text, interrupts)."""
-    from .langgraph import LangGraphConnector
-
     from ..exceptions import AgentInterruptedError
+    from .langgraph import LangGraphConnector
 
     try:
         response = ctx.connector.parse_response(state) if isinstance(
