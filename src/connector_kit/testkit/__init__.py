@@ -5,7 +5,7 @@ Hypothesis-based fuzzing (:mod:`connector_kit.testkit.fuzz`) and the benchmarks
 Hypothesis and matplotlib, which nothing else here needs.
 """
 
-from .cassettes import Cassette, CassetteError, Interaction, Outcome
+from .cassettes import Cassette, CassetteError, Interaction, KitPersister, Outcome
 from .certify import (
     CertificationReport,
     Check,
@@ -20,11 +20,11 @@ from .diff import DiffReport, diff_connectors
 from .drift import DriftReport, drift_report
 from .episode import TargetError, load_connector
 from .faults import FaultServer, Reply, json_reply
-from .interception import OfflineError
+from .interception import KitHooks, OfflineError, kit_vcr
 from .kit import ConnectorTestKit, ReplayResult
 from .normalize import Normalizer, register_normalizer
 from .record import RecordResult
-from .replay import ReplayError, ReplayMismatchError, StaleCassetteError
+from .replay import ReplayError, ReplayMismatchError, StaleCassetteError, replaying
 from .rig import Rig, RigError, RigHandle, load_rig
 from .scenarios import Catalogue, Scenario, ScenarioError
 from .scrub import SecretLeakError, scan_files
@@ -43,6 +43,8 @@ __all__ = [
     "DriftReport",
     "FaultServer",
     "Interaction",
+    "KitHooks",
+    "KitPersister",
     "Normalizer",
     "OfflineError",
     "Outcome",
@@ -64,9 +66,11 @@ __all__ = [
     "diff_connectors",
     "drift_report",
     "json_reply",
+    "kit_vcr",
     "load_connector",
     "load_rig",
     "register_normalizer",
     "register_suite",
+    "replaying",
     "scan_files",
 ]
