@@ -41,3 +41,12 @@ def test_ndjson_events_are_compared_one_by_one() -> None:
     b = _cassette(ndjson("a", "B", "c", "d"), "text/event-stream")
     found = {(f.path, f.change) for f in compare_cassettes(a, b, LANGFLOW)}
     assert found == {("body[1].data.chunk", "changed"), ("body[3]", "added")}
+
+
+def test_a_server_that_stops_compressing_is_reported() -> None:
+    # Bodies are stored decoded; the encoding the server sent is kept aside by the recorder.
+    a = _cassette('{"a": 1}', "application/json")
+    a.interactions[0].response.headers["x-connector-kit-content-encoding"] = ["gzip"]
+    b = _cassette('{"a": 1}', "application/json")
+    found = [(f.path, f.change, f.before, f.after) for f in compare_cassettes(a, b, LANGFLOW)]
+    assert found == [("headers.content-encoding", "removed", "gzip", None)]

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..connectors.exceptions import ConnectorKitError
 from .cassettes import Cassette, Interaction, Outcome
+from .interception import RECORDED_ENCODING
 from .jsondiff import diff
 from .normalize import Normalizer, normalizer_for
 
@@ -229,6 +230,9 @@ def _compare_interaction(a: Interaction, b: Interaction, where_a: str, where_b: 
                            b.response.status))
     for name in MATTERING_HEADERS:
         before, after = _header(a.response.headers, name), _header(b.response.headers, name)
+        if name == "content-encoding":  # stored decoded: the sent encoding is noted aside
+            before = before or _header(a.response.headers, RECORDED_ENCODING)
+            after = after or _header(b.response.headers, RECORDED_ENCODING)
         if before != after:
             change = "added" if before is None else "removed" if after is None else "changed"
             out.append(Finding("wire", where_b, f"headers.{name}", change, before, after))

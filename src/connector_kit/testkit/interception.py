@@ -8,8 +8,10 @@ httpx -- ours or a contributor's own client. The kit configures one ``vcr.VCR`` 
   connector's one :class:`~connector_kit.testkit.normalize.Normalizer` (ids, timestamps,
   the loopback origin, volatile header values). vcrpy runs the request hook on live
   requests before matching too, so live and recorded requests are compared in one form.
-  ``decode_compressed_response`` stores bodies decoded and drops ``content-encoding``, so
-  the stored headers agree with the stored body and plain vcrpy replays it.
+  vcrpy's ``decode_response`` stores bodies decoded and drops ``content-encoding``, so
+  the stored headers agree with the stored body and plain vcrpy replays it; the encoding
+  the server sent is kept as ``x-connector-kit-content-encoding``, which clients ignore
+  and drift compares (a server that starts or stops compressing is a change users see).
 - ``before_save_interaction`` scans each interaction once more and refuses to save one that
   still holds a secret: nothing secret is ever written, not even for a moment.
 - the strict matchers of :mod:`~connector_kit.testkit.replay` (masked path, masked JSON
@@ -32,6 +34,9 @@ from .scrub import PLACEHOLDER, Scrubber, SecretLeakError, is_auth_header, scan_
 
 if TYPE_CHECKING:
     import vcr as vcr_module
+
+#: Where a recording keeps the content-encoding the server sent (the body is stored decoded).
+RECORDED_ENCODING = "x-connector-kit-content-encoding"
 
 #: The kit's strict matching (registered matchers, see replay.py).
 KIT_MATCH_ON = ("method", "ck_path", "ck_body", "ck_auth")
@@ -152,6 +157,19 @@ class KitHooks:
             "Add the value to the connector's secrets (or fix the scrubber) and record again.")
 
 
+def decoded_keeping_encoding(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy's ``decode_response``, noting the encoding it removed in :data:`RECORDED_ENCODING`."""
+    from vcr.filters import decode_response
+
+    sent = [str(v) for name, values in (response.get("headers") or {}).items()
+            if name.lower() == "content-encoding"
+            for v in (values if isinstance(values, list) else [values])]
+    decoded: dict[str, Any] = decode_response(response)
+    if sent:
+        decoded["headers"] = {**(decoded.get("headers") or {}), RECORDED_ENCODING: sent}
+    return decoded
+
+
 def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",
             match_on: Sequence[str] = KIT_MATCH_ON, extra_paths: Sequence[Any] = (),
             replay_only: bool = False) -> vcr_module.VCR:
@@ -180,7 +198,8 @@ def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",
         config["before_record_request"] = hooks.request
         config["before_save_interaction"] = hooks.before_save
         if not replay_only:
-            config["before_record_response"] = hooks.response
+            config["decode_compressed_response"] = False  # decoded_keeping_encoding does it
+            config["before_record_response"] = (decoded_keeping_encoding, hooks.response)
     engine = vcr.VCR(**config)
     register_matchers(engine, hooks.normalizer if hooks is not None else None)
     engine.register_persister(KitPersister(list(extra_paths)))
