@@ -308,6 +308,8 @@ class Outcome:
     error_type: str | None = None
     error_message: str | None = None
     status_code: int | None = None
+    #: The event names of the scenario's streamed calls, in order (compared frame by frame).
+    events: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None or k == "ok"}
@@ -320,7 +322,7 @@ class Outcome:
         """The fields replay and diff compare (the message is reported, not compared)."""
         return {"ok": self.ok, "text": self.text, "session_id": self.session_id,
                 "tool_trace": self.tool_trace, "error_type": self.error_type,
-                "status_code": self.status_code}
+                "status_code": self.status_code, "events": self.events}
 
 
 @dataclass

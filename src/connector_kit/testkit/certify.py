@@ -461,6 +461,8 @@ def _check_build_request(cls: type[BaseAgentConnector], plan: Plan) -> dict[str,
     compared = 0
     for cassette in plan.cassettes():
         section = cassette.scenario
+        if section.get("steps") or cassette.metadata.get("lost"):
+            continue  # several calls, or the run's answer lost and joined: replay checks those
         connector = plan.kit.replay_connector(cassette, cls)
         assert isinstance(connector, BaseAgentConnector)
         messages = section.get("messages") or []

@@ -23,6 +23,7 @@ from .jsondiff import Difference, diff
 from .kit import ConnectorTestKit
 from .normalize import Normalizer
 from .replay import MatchKey, vcr_key
+from .wire import replaying
 
 
 class _Positional:
@@ -144,12 +145,13 @@ def _run(kit: ConnectorTestKit, cassette: Cassette, cls: type[BaseConnector]) ->
     connector = kit.replay_connector(cassette, cls)
     section = cassette.scenario
     try:
-        with offline(), engine.use_cassette(str(cassette.path)) as played:
+        with offline(), engine.use_cassette(str(cassette.path)) as played, replaying(
+                cassette.metadata):
             positional.cassette = played
             try:
                 outcome, _ = run_connector(connector, section.get("messages") or [],
                                            str(section.get("session_id") or "ck-diff"),
-                                           fake_clock=True)
+                                           fake_clock=True, steps=section.get("steps"))
             except CannotOverwriteExistingCassetteException as exc:
                 key = vcr_key(kit.normalizer, exc.failed_request)
                 sent = positional.sent()

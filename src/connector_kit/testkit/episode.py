@@ -16,6 +16,7 @@ from ..connectors.http import CallStats, FakeClock
 from ..connectors.registry import ConnectorRegistry
 from .cassettes import Outcome
 from .interception import OfflineError
+from .steps import StepLog, run_steps
 
 #: The API key a replayed connector is given where the recording had one (scrubbed).
 REPLAY_KEY = "ck-replay-key-not-a-secret"
@@ -80,8 +81,10 @@ def build_connector(cls: type[BaseConnector], url: str | None, config: dict[str,
 
 
 def run_connector(connector: BaseConnector, messages: list[dict[str, Any]], session_id: str, *,
-                  fake_clock: bool = False) -> tuple[Outcome, list[CallStats]]:
-    """Send once; return what the connector made of it and the HTTP call statistics.
+                  fake_clock: bool = False, steps: list[dict[str, Any]] | None = None,
+                  ) -> tuple[Outcome, list[CallStats]]:
+    """Send once (or run ``steps``, see steps.py); return what the connector made of it and
+    the HTTP call statistics. The event names of streamed steps are the outcome's ``events``.
 
     Kit failures (an unmatched replay request, a network attempt while offline) propagate:
     they are not the connector's outcome.
@@ -95,20 +98,25 @@ def run_connector(connector: BaseConnector, messages: list[dict[str, Any]], sess
     if not isinstance(connector, BaseAgentConnector):
         raise TargetError(f"{type(connector).__name__} is not an agent connector; scenarios send "
                           "messages, so they need a BaseAgentConnector.")
+    log = StepLog()
     try:
-        response = connector.send(messages, session_id)
+        response: Any = (run_steps(connector, steps, session_id, log) if steps
+                         else connector.send(messages, session_id))
     except (OfflineError, ConnectorKitError) as exc:
         if not isinstance(exc, ConnectorError):
             raise
         return Outcome(ok=False, error_type=type(exc).__name__, error_message=str(exc),
-                       status_code=getattr(exc, "status_code", None)), stats
+                       status_code=getattr(exc, "status_code", None),
+                       events=log.events or None), stats
     except Exception as exc:
         if _is_kit_failure(exc):
             raise
         return Outcome(ok=False, error_type=type(exc).__name__,
                        error_message=f"(not a ConnectorError) {exc}"), stats
     assert isinstance(response, dict)
-    return outcome_of_response(type(connector), response), stats
+    outcome = outcome_of_response(type(connector), response)
+    outcome.events = log.events or None
+    return outcome, stats
 
 
 def _is_kit_failure(exc: BaseException) -> bool:

@@ -127,6 +127,8 @@ def exchange_from_cassette(cassette: Cassette, kit_options: dict[str, Any] | Non
     """The cassette's exchange, when its recording succeeded end to end (else None)."""
     if cassette.outcome is None or not cassette.outcome.ok or not cassette.interactions:
         return None
+    if cassette.scenario.get("steps") or cassette.metadata.get("lost"):
+        return None  # not one plain send: several calls, or an answer lost and joined
     if any(i.response.status >= 400 for i in cassette.interactions):
         return None
     section = cassette.scenario

@@ -18,6 +18,7 @@ from .record import RecordResult, record_scenario
 from .replay import MatchKey, ReplayError, mismatch_error, stale_error, vcr_key
 from .scenarios import Catalogue, Scenario, ScenarioError
 from .scrub import PLACEHOLDER
+from .wire import replaying
 
 if TYPE_CHECKING:
     from .certify import CertificationReport
@@ -152,15 +153,17 @@ class ConnectorTestKit:
         return {"name": name, "framework": scenario.framework, "description": scenario.description,
                 "messages": scenario.messages, "session_id": scenario.effective_session_id,
                 "url": resolved.url, "config": resolved.config, "options": resolved.options,
-                "expect": scenario.expect}
+                "expect": scenario.expect, "steps": scenario.steps or None}
 
     def replay(self, scenario: str | Scenario | Path, *,
                connector_class: type[BaseConnector] | None = None,
-               strict: bool = True) -> ReplayResult:
+               strict: bool = True, pace: float = 0.0) -> ReplayResult:
         """Run the recorded scenario offline (vcrpy, the kit's strict matching) and compare
         its outcome with the recorded one.
 
         ``strict`` also fails when recorded interactions were left unused (stale cassette).
+        ``pace`` > 0 serves recorded streams at their recorded pace (1 = real time), so
+        time-to-first-event can be measured offline; 0 serves them frame by frame at once.
         A cassette with no recorded outcome (plain vcrpy) is replayed twice: the first
         replay gives the outcome the second is compared with (``outcome_source``).
         """
@@ -168,20 +171,20 @@ class ConnectorTestKit:
         cls = connector_class or self.connector_class
         name = str(cassette.scenario.get("name") or (cassette.path.stem if cassette.path else "?"))
         started = time.perf_counter()
-        outcome, error, requests = self._replay_once(cassette, cls, strict)
+        outcome, error, requests = self._replay_once(cassette, cls, strict, pace)
         elapsed = (time.perf_counter() - started) * 1000
         recorded, source = cassette.outcome, "recorded"
         if recorded is None and outcome is not None and error is None:
             recorded, source = outcome, "first replay"
-            outcome, error, requests = self._replay_once(cassette, cls, strict)
+            outcome, error, requests = self._replay_once(cassette, cls, strict, pace)
         result = ReplayResult(name, outcome, recorded, requests=requests, error=error,
                               elapsed_ms=elapsed, outcome_source=source)
         if outcome is not None and recorded is not None:
             result.differences = self.compare(recorded, outcome, cls)
         return result
 
-    def _replay_once(self, cassette: Cassette, cls: type[BaseConnector], strict: bool
-                     ) -> tuple[Outcome | None, ReplayError | None, list[MatchKey]]:
+    def _replay_once(self, cassette: Cassette, cls: type[BaseConnector], strict: bool,
+                     pace: float = 0.0) -> tuple[Outcome | None, ReplayError | None, list[MatchKey]]:
         from vcr.errors import CannotOverwriteExistingCassetteException
 
         assert cassette.path is not None
@@ -192,11 +195,12 @@ class ConnectorTestKit:
         error: ReplayError | None = None
         connector = self.replay_connector(cassette, cls)
         try:
-            with offline(), engine.use_cassette(str(cassette.path)) as played:
+            with offline(), engine.use_cassette(str(cassette.path)) as played, replaying(
+                    cassette.metadata, pace=pace):
                 try:
                     outcome, _ = run_connector(connector, section.get("messages") or [],
                                                str(section.get("session_id") or "ck-replay"),
-                                               fake_clock=True)
+                                               fake_clock=True, steps=section.get("steps"))
                 except CannotOverwriteExistingCassetteException as exc:
                     error = mismatch_error(exc, normalizer)
             if error is None and strict:

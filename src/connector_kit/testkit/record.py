@@ -25,6 +25,7 @@ from .interception import KitHooks, kit_vcr
 from .normalize import Canonicalizer, Normalizer
 from .scenarios import Scenario
 from .scrub import PLACEHOLDER, SecretLeakError, assert_no_leaks, scrub_text, scrub_value
+from .wire import watching
 
 
 @dataclass
@@ -73,11 +74,19 @@ def record_scenario(
     try:
         with engine.use_cassette(str(attempt)):
             try:
-                outcome, stats = run_connector(connector, scenario.messages,
-                                               scenario.effective_session_id)
+                with watching() as watch:
+                    outcome, stats = run_connector(connector, scenario.messages,
+                                                   scenario.effective_session_id,
+                                                   steps=scenario.steps or None)
             finally:
                 connector.close()
             canon = hooks.canon
+            wire: dict[str, Any] = {}
+            if watch.streams():
+                wire["streams"] = watch.streams()
+            lost = watch.lost(lambda value: canon.text(scrub_text(value, secret_values)))
+            if lost:
+                wire["lost"] = lost
             recorded = Outcome.from_dict(scrub_value(canon.value(outcome.to_dict()), secret_values))
             section = Cassette(
                 scenario=_scenario_section(scenario, resolved.url, resolved.config, resolved.options,
@@ -88,6 +97,7 @@ def record_scenario(
                     "connector_kit_version": __version__,
                     "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     **scrub_value(metadata or {}, secret_values),
+                    **wire,
                 },
                 outcome=recorded,
                 stats=canon.value(scrub_value(stats_dicts(stats), secret_values)),
@@ -159,4 +169,5 @@ def _scenario_section(scenario: Scenario, url: str, config: dict[str, Any], opti
         "config": scrub_value(config, secrets),
         "options": canon.value(scrub_value(options, secrets)),
         "expect": scenario.expect,
+        **({"steps": canon.value(scrub_value(scenario.steps, secrets))} if scenario.steps else {}),
     }

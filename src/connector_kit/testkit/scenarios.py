@@ -47,6 +47,8 @@ class Scenario:
     options: dict[str, Any] = field(default_factory=dict)
     expect: str = "ok"
     tags: list[str] = field(default_factory=list)
+    #: Several calls in order (streams, a session's turns, interrupt then resume): steps.py.
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def effective_session_id(self) -> str:
@@ -84,6 +86,15 @@ def _fill(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [_fill(v, context) for v in value]
     return value
+
+
+def _steps(raw: Any, where: str) -> list[dict[str, Any]]:
+    from .steps import StepsError, check_steps
+
+    try:
+        return check_steps(raw, where)
+    except StepsError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def as_messages(value: Any) -> list[dict[str, Any]]:
@@ -150,5 +161,6 @@ class Catalogue:
                 options=dict(merged["options"]),
                 expect=str(merged.get("expect", "ok")),
                 tags=list(merged.get("tags") or []),
+                steps=_steps(merged.get("steps"), f"{path}: scenario '{name}'"),
             ))
         return cls(framework, str(data.get("connector") or framework), scenarios, path)

@@ -56,6 +56,7 @@ class OutcomeModel(_Open):
     error_type: str | None = None
     error_message: str | None = None
     status_code: int | None = Field(default=None, ge=100, le=599)
+    events: list[str] | None = None
 
 
 class ScenarioSection(_Open):
@@ -66,6 +67,7 @@ class ScenarioSection(_Open):
     config: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     expect: str = "ok"
+    steps: list[dict[str, Any]] | None = None
 
 
 class KitSection(_Open):
@@ -95,6 +97,7 @@ class ScenarioDefaults(_Open):
     options: dict[str, Any] | None = None
     expect: str | None = None
     tags: list[str] | None = None
+    steps: list[dict[str, Any]] | None = None
 
 
 class ScenarioEntry(ScenarioDefaults):
