@@ -56,6 +56,10 @@ class ConnectorTLSError(ConnectorConnectionError):
     """The TLS handshake or certificate verification failed."""
 
 
+class ConnectorResourceError(ConnectorTransportError):
+    """This process ran out of a local resource (file descriptors) before anything was sent."""
+
+
 class ConnectorHTTPError(ConnectorError):
     """The server answered with an HTTP error status."""
 

@@ -2,7 +2,8 @@
 
 Each request takes the next :class:`Reply` from the script (or the default handler once
 the script is empty): a status and body, or a fault -- a delay, a hang, a reset before or
-in the middle of the body, a truncated body, a slow trickle. Raw sockets, so a reset is a
+in the middle of the body, a truncated body, a slow trickle of the body or of the headers,
+``103 Early Hints`` before the answer (or forever). Raw sockets, so a reset is a
 real TCP RST and a truncated body is really short; the client under test meets exactly
 what it would meet in production.
 """
@@ -50,6 +51,9 @@ class Reply:
     trickle: float | None = None  # seconds between body pieces of ``trickle_bytes`` bytes
     trickle_bytes: int = 1  # size of each trickled piece (1 = byte by byte)
     close: bool = False  # Connection: close after this reply
+    trickle_head: float | None = None  # seconds between the bytes of the status line and headers
+    early_hints: int = 0  # ``103 Early Hints`` sent before the answer; -1: forever (MAX_STALL)
+    early_hints_every: float = 0.05  # seconds between two of them
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -181,9 +185,15 @@ class FaultServer:
             headers["Content-Type"] = "application/json"
         if reply.close:
             headers["Connection"] = "close"
+        if reply.early_hints and not self._early_hints(conn, reply):
+            return False
         head = f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-        conn.sendall(head.encode("latin-1"))
+        if reply.trickle_head is not None:
+            if not self._trickle(conn, head.encode("latin-1"), reply.trickle_head, 1):
+                return False
+        else:
+            conn.sendall(head.encode("latin-1"))
         if reply.reset_after_bytes is not None:
             conn.sendall(body[: reply.reset_after_bytes])
             _reset(conn)
@@ -192,16 +202,33 @@ class FaultServer:
             conn.sendall(body[: reply.truncate_to])
             return False
         if reply.trickle is not None:
-            started = time.monotonic()
-            step = max(1, reply.trickle_bytes)
-            for index in range(0, len(body), step):
-                if self._stop.is_set() or time.monotonic() - started > MAX_STALL:
-                    return False
-                conn.sendall(body[index:index + step])
-                self._stall(reply.trickle)
-            return not reply.close
+            return self._trickle(conn, body, reply.trickle, reply.trickle_bytes) and not reply.close
         conn.sendall(body)
         return not reply.close
+
+    def _trickle(self, conn: socket.socket, data: bytes, every: float, size: int) -> bool:
+        """Send ``data`` ``size`` bytes at a time, ``every`` seconds apart (bounded by MAX_STALL)."""
+        started = time.monotonic()
+        step = max(1, size)
+        for index in range(0, len(data), step):
+            if self._stop.is_set() or time.monotonic() - started > MAX_STALL:
+                return False
+            conn.sendall(data[index:index + step])
+            self._stall(every)
+        return True
+
+    def _early_hints(self, conn: socket.socket, reply: Reply) -> bool:
+        """Send the ``103 Early Hints`` of ``reply``; False if the server stopped meanwhile."""
+        hint = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n"
+        started = time.monotonic()
+        sent = 0
+        while reply.early_hints < 0 or sent < reply.early_hints:
+            if self._stop.is_set() or time.monotonic() - started > MAX_STALL:
+                return False
+            conn.sendall(hint)
+            sent += 1
+            self._stall(reply.early_hints_every)
+        return True
 
 
 def _reset(conn: socket.socket) -> None:

@@ -99,7 +99,8 @@ class BaseAgentConnector(BaseConnector):
             # on a loop of its own whose async pool is closed when the call ends.
             async def run() -> dict[str, Any]:
                 try:
-                    return await self._send_async(messages, session_id)
+                    with self._get_http_client().budget():
+                        return await self._send_async(messages, session_id)
                 finally:
                     await self._release_loop()
 
@@ -107,8 +108,10 @@ class BaseAgentConnector(BaseConnector):
         return self._drive_sync(self._exchange(messages, session_id))
 
     async def asend(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
-        """Async send."""
-        return await self._send_async(_check_messages(messages), session_id)
+        """Async send: every HTTP call it makes shares one deadline (the client's budget)."""
+        messages = _check_messages(messages)
+        with self._get_http_client().budget():
+            return await self._send_async(messages, session_id)
 
     async def _send_async(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
         return await self._drive_async(self._exchange(messages, session_id))
@@ -143,14 +146,15 @@ class BaseAgentConnector(BaseConnector):
     def _run_sync(self, exchange: Generator[HttpCall, Any, Any]) -> Any:
         client = self._get_http_client()
         try:
-            call = next(exchange)
-            while True:
-                try:
-                    response = _call_sync(client, call)
-                except ConnectorError as exc:
-                    call = exchange.throw(exc)  # the exchange may recover, or it re-raises
-                else:
-                    call = exchange.send(response)
+            with client.budget():  # one deadline for every step of the exchange
+                call = next(exchange)
+                while True:
+                    try:
+                        response = _call_sync(client, call)
+                    except ConnectorError as exc:
+                        call = exchange.throw(exc)  # the exchange may recover, or it re-raises
+                    else:
+                        call = exchange.send(response)
         except StopIteration as done:
             return done.value
 
@@ -240,7 +244,8 @@ class BaseAgentConnector(BaseConnector):
             except (TypeError, ValueError) as exc:
                 raise ConnectorConfigError(f"Invalid retry settings in the connector config: {exc}") from None
             self._http_client = HttpClient(
-                timeout=self.config.timeout, policy=policy, secrets=self.config.secret_values()
+                timeout=self.config.timeout, policy=policy, secrets=self.config.secret_values(),
+                max_response_bytes=self.config.max_response_bytes,
             )
         return self._http_client
 

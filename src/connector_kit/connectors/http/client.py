@@ -1,9 +1,13 @@
-"""HttpClient: pooled HTTP transport with a retry policy, an overall deadline and clear errors.
+"""HttpClient: pooled HTTP transport with tenacity retries, one deadline per call, bounded answers.
 
-One ``httpx.Client`` (sync) and one ``httpx.AsyncClient`` per event loop, created lazily and
-reused, so a call costs a pooled request and not a TLS/TCP set-up plus client construction.
-Every failure leaves as a :class:`~connector_kit.connectors.exceptions.ConnectorError`
-subclass whose message has had the configured secrets removed.
+One ``httpx.Client`` (sync) and per event loop a few ``httpx.AsyncClient`` shards (see
+``_pools.py``), created lazily and reused, so a call costs a pooled request and not a TLS/TCP
+set-up plus client construction. ``tenacity.Retrying`` / ``AsyncRetrying`` drive the
+attempts with the strategies of ``retry.py``; the call's deadline (``deadline.py``) bounds
+every socket operation of every attempt; a response is read as a stream and stops at
+``max_response_bytes`` decoded bytes. Every failure leaves as a
+:class:`~connector_kit.connectors.exceptions.ConnectorError` subclass whose message has had
+the configured secrets removed.
 """
 
 from __future__ import annotations
@@ -22,34 +26,40 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
+import tenacity
 
 from .._secrets import install_log_redaction, mask_url, redact
 from ..exceptions import (
     ConnectorAuthError,
-    ConnectorConnectionError,
     ConnectorError,
     ConnectorHTTPError,
     ConnectorRateLimitError,
     ConnectorRequestError,
     ConnectorResponseError,
     ConnectorTimeoutError,
-    ConnectorTLSError,
     ConnectorTransportError,
 )
+from . import _pools
+from ._errors import deadline_error, map_transport_error, too_large_error
 from .clock import Clock, SystemClock
-from .retry import RetryPolicy, describe_wait, parse_retry_after, resets_at
+from .deadline import Deadline, DeadlineScope, install_async, install_sync
+from .retry import (
+    RetryPolicy,
+    Verdict,
+    describe_wait,
+    is_retryable_error,
+    parse_retry_after,
+    resets_at,
+    strategies,
+)
 from .streaming import AsyncHttpStream, HttpStream, aopen_stream, open_stream
 
 logger = logging.getLogger("connector_kit.http")
 
 Expect = Literal["object", "json"]
 _EXCERPT = 500
-# httpcore's async pool scans every connection per request, so its cost grows with the
-# number in flight: beyond _PER_SHARD concurrent calls on one loop, spread them over up to
-# _MAX_SHARDS clients (measured on loopback at 32 in flight: ~150 -> ~600 requests/s).
-_PER_SHARD = 8
-_UPLOAD_CHUNK = 64 * 1024
-_MAX_SHARDS = 4
+#: Default cap on a decoded response body: far above any agent answer, far below a bomb.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 #: Clients holding secrets, so the log filters can mask their values too.
@@ -76,20 +86,11 @@ class CallStats:
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     outcome: str = "pending"
+    idempotent: bool = True  # False: not re-sent once the request may have reached the server
 
     @property
     def retries(self) -> int:
         return max(0, self.attempts - 1)
-
-
-@dataclass
-class _Verdict:
-    """The judgement of one attempt: a value, or an error and whether to try again."""
-
-    value: Any = None
-    error: ConnectorError | None = None
-    retryable: bool = False
-    wait: float | None = None  # what the server asked for (Retry-After)
 
 
 class HttpClient:
@@ -102,6 +103,9 @@ class HttpClient:
         policy: the full retry policy (backoff, statuses, burst vs quota, deadline).
         clock: time source for waits and deadlines (inject a FakeClock in tests).
         secrets: values removed from every error message and log line.
+        limits: connection limits of the sync client and of each async shard.
+        max_response_bytes: the most a response body may decode to; more is a
+            ConnectorResponseError (reading stops there).
     """
 
     def __init__(
@@ -114,21 +118,26 @@ class HttpClient:
         secrets: Iterable[str | None] = (),
         limits: httpx.Limits | None = None,
         verify: bool | ssl.SSLContext = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if not (timeout > 0 and timeout != float("inf")):
             raise ValueError(f"timeout must be a finite number > 0, got {timeout!r}")
+        if not (isinstance(max_response_bytes, int) and max_response_bytes > 0):
+            raise ValueError(f"max_response_bytes must be an int > 0, got {max_response_bytes!r}")
         self.timeout = float(timeout)
         self.policy = policy or RetryPolicy(max_retries=max_retries)
         self.max_retries = self.policy.max_retries
+        self.max_response_bytes = max_response_bytes
         self.clock: Clock = clock or SystemClock()
         self._secrets = [s for s in secrets if s]
         if self._secrets:
             _CLIENTS_WITH_SECRETS.add(self)
-        self._limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=32)
-        # Building an SSL context costs ~20 ms (CA bundle parsing): share the default one.
-        self._verify = _default_ssl_context() if verify is True else verify
+        self._limits = limits or _pools.default_limits()
+        # Building an SSL context costs ~20-100 ms (CA bundle parsing): share the default one,
+        # built on first use, inside the first call's budget.
+        self._verify_option = verify
         self._sync: httpx.Client | None = None
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _pools.LoopClients] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -141,8 +150,20 @@ class HttpClient:
         return f"HttpClient(timeout={self.timeout}, max_retries={self.max_retries})"
 
     @property
+    def _verify(self) -> bool | ssl.SSLContext:
+        return _default_ssl_context() if self._verify_option is True else self._verify_option
+
+    @property
     def deadline(self) -> float:
         return self.policy.deadline if self.policy.deadline is not None else self.timeout
+
+    def budget(self) -> DeadlineScope:
+        """``with client.budget():`` -- every request inside shares one deadline (the call's).
+
+        A connector opens one around a whole exchange (LangGraph's thread + run, a stream),
+        so all its HTTP calls together get :attr:`deadline` seconds, not each of them.
+        """
+        return DeadlineScope(self.clock, self.deadline)
 
     # -- public API (spec) --------------------------------------------------------------
     async def post(
@@ -187,7 +208,7 @@ class HttpClient:
         """Async :meth:`stream`: ``async with client.astream(...) as s: async for line in s.lines()``."""
         return aopen_stream(self, method, url, json=json, headers=headers)
 
-    # -- the retry loops ------------------------------------------------------------------
+    # -- one call: tenacity drives the attempts ---------------------------------------------
     def request(
         self,
         method: str,
@@ -204,19 +225,15 @@ class HttpClient:
         ``idempotent=False`` (default: False inside ``with not_resent():``, else True): a
         failure after the request may have reached the server is not retried.
         """
-        content, call = self._begin(method, url, json, retry)
-        call.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
-        while True:
-            try:
-                outcome: _Attempt = self._attempt_sync(method, url, content, headers,
-                                                       call.deadline_at)
-            except ConnectorError as exc:  # a mapped transport failure
-                outcome = exc
-            wait = self._settle(call, url, expect, outcome)
-            if wait is None:
-                return self._finish(call)
-            if wait > 0:
-                self.clock.sleep(wait)
+        content = self._encode(json)
+        with self.budget() as deadline:
+            stats = CallStats(method, self.safe_url(url))
+            stats.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
+            started = self.clock.monotonic()
+            retrying = tenacity.Retrying(sleep=self.clock.sleep,
+                                         **self._strategies(deadline, stats, retry))
+            verdict = retrying(self._try_sync, stats, method, url, content, headers, expect, deadline)
+            return self._finish(stats, started, verdict)
 
     async def arequest(
         self,
@@ -230,46 +247,63 @@ class HttpClient:
         idempotent: bool | None = None,
     ) -> Any:
         """Async :meth:`request`."""
-        content, call = self._begin(method, url, json, retry)
-        call.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
-        while True:
-            try:
-                outcome: _Attempt = await self._attempt_async(method, url, content, headers,
-                                                              call.deadline_at)
-            except ConnectorError as exc:
-                outcome = exc
-            wait = self._settle(call, url, expect, outcome)
-            if wait is None:
-                return self._finish(call)
-            if wait > 0:
-                await self.clock.asleep(wait)
+        content = self._encode(json)
+        with self.budget() as deadline:
+            stats = CallStats(method, self.safe_url(url))
+            stats.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
+            started = self.clock.monotonic()
+            retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep,
+                                              **self._strategies(deadline, stats, retry))
+            verdict: Verdict = await retrying(self._try_async, stats, method, url, content, headers, expect,
+                                     deadline)
+            return self._finish(stats, started, verdict)
 
-    def _begin(self, method: str, url: str, payload: Any, retry: bool) -> tuple[bytes | None, _Call]:
-        content = self._encode(payload)
-        started = self.clock.monotonic()
-        return content, _Call(CallStats(method, self.safe_url(url)), started,
-                              started + self.deadline, retry)
+    def _strategies(self, deadline: Deadline, stats: CallStats, retry: bool) -> dict[str, Any]:
+        def on_retryable(verdict: Verdict) -> None:
+            stats.errors.append(type(verdict.error).__name__)
 
-    def _settle(self, call: _Call, url: str, expect: Expect, outcome: _Attempt) -> float | None:
-        """Judge one attempt; return the wait before the next one, or None when it is final."""
-        call.stats.attempts += 1
-        if isinstance(outcome, ConnectorError):
-            call.verdict = _Verdict(error=outcome, retryable=_is_retryable_transport(outcome))
-            call.stats.statuses.append(None)
-        else:
-            status, headers, body = outcome
-            call.verdict = self._judge(url, status, headers, body, expect)
-            call.stats.statuses.append(status)
-            if not call.idempotent and status not in NOT_PROCESSED_STATUSES:
-                call.verdict.retryable = False
-        if not call.idempotent and isinstance(outcome, ConnectorTransportError) and (
-                outcome.maybe_processed):
-            call.verdict.retryable = False  # re-sending could run the same work twice
-        used = call.retry_number if call.retry else self.policy.max_retries
-        wait = self._next_wait(call.verdict, used, call.deadline_at, call.stats)
-        if wait is not None:
-            call.retry_number += 1
-        return wait
+        def on_sleep(verdict: Verdict, wait: float) -> None:
+            stats.waits.append(wait)
+            logger.info("retrying %s %s in %.3f s after %s", stats.method, stats.url, wait,
+                        type(verdict.error).__name__)
+
+        return strategies(self.policy, deadline, retry=retry, on_retryable=on_retryable,
+                          on_sleep=on_sleep)
+
+    def _try_sync(self, stats: CallStats, method: str, url: str, content: bytes | None,
+                  headers: Mapping[str, str] | None, expect: Expect, deadline: Deadline) -> Verdict:
+        try:
+            outcome = self._attempt_sync(method, url, content, headers, deadline)
+        except ConnectorError as exc:  # a mapped transport failure
+            return self._judge_failure(stats, exc)
+        return self._judge_answer(stats, url, expect, *outcome)
+
+    async def _try_async(self, stats: CallStats, method: str, url: str, content: bytes | None,
+                         headers: Mapping[str, str] | None, expect: Expect, deadline: Deadline
+                         ) -> Verdict:
+        try:
+            outcome = await self._attempt_async(method, url, content, headers, deadline)
+        except ConnectorError as exc:
+            return self._judge_failure(stats, exc)
+        return self._judge_answer(stats, url, expect, *outcome)
+
+    def _judge_failure(self, stats: CallStats, error: ConnectorError) -> Verdict:
+        stats.attempts += 1
+        stats.statuses.append(None)
+        retryable = is_retryable_error(error)
+        if not stats.idempotent and isinstance(error, ConnectorTransportError) and (
+                error.maybe_processed):
+            retryable = False  # re-sending could run the same work twice
+        return Verdict(error=error, retryable=retryable)
+
+    def _judge_answer(self, stats: CallStats, url: str, expect: Expect, status: int,
+                      headers: httpx.Headers, body: bytes) -> Verdict:
+        stats.attempts += 1
+        stats.statuses.append(status)
+        verdict = self._judge(url, status, headers, body, expect)
+        if not stats.idempotent and status not in NOT_PROCESSED_STATUSES:
+            verdict.retryable = False
+        return verdict
 
     # -- one attempt ------------------------------------------------------------------------
     def _attempt_sync(
@@ -278,62 +312,35 @@ class HttpClient:
         url: str,
         content: bytes | None,
         headers: Mapping[str, str] | None,
-        deadline_at: float,
+        deadline: Deadline,
     ) -> tuple[int, httpx.Headers, bytes]:
         arrived: httpx.Headers | None = None
         try:
             client = self._sync_client()
-            remaining = deadline_at - self.clock.monotonic()  # after any client set-up cost
+            remaining = deadline.remaining()  # after any client set-up cost
             if remaining <= 0:
-                raise self._deadline_error(url, sent=False)
-            timeout = min(self.timeout, remaining)
-            merged = _with_json_type(headers, content)
-            body: bytes | Iterator[bytes] | None = content
-            timeouts: dict[str, Any] = {}
-            if content is not None and len(content) > _UPLOAD_CHUNK:
-                # httpcore fixes the write timeout per request: send large bodies piecewise
-                # and check the deadline between pieces, so a slow reader cannot stretch it.
-                body = self._deadline_chunks(content, deadline_at, url, timeouts)
-                merged["Content-Length"] = str(len(content))
-            request = client.build_request(method, url, content=body, headers=merged,
-                                           timeout=timeout)
-            timeouts.update(timeouts=request.extensions.get("timeout"))
+                raise self._deadline_error(url, sent=False, budget=deadline.budget)
+            request = client.build_request(method, url, content=content,
+                                           headers=_with_json_type(headers, content),
+                                           timeout=min(self.timeout, remaining))
             response = client.send(request, stream=True)
             arrived = response.headers
             try:
+                limit = self._check_length(response, url)
                 chunks: list[bytes] = []
-                read_timeouts = request.extensions.get("timeout")
+                size = 0
                 for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large_error(self.safe_url(url), limit, response.status_code)
                     chunks.append(chunk)
-                    left = deadline_at - self.clock.monotonic()
-                    if left <= 0:
-                        raise self._deadline_error(url)
-                    # httpcore reads this dict before each socket read: shrinking it keeps a
-                    # trickling server inside the overall deadline.
-                    if isinstance(read_timeouts, dict):
-                        read_timeouts["read"] = min(timeout, left)
                 return response.status_code, response.headers, b"".join(chunks)
             finally:
                 response.close()
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError,
-                OSError) as exc:
-            raise _with_headers(self._map_transport_error(exc, url), arrived) from None
-        except ConnectorTransportError as exc:  # the deadline, met while reading the body
+        except ConnectorError as exc:  # the deadline or the size limit, met while reading
             raise _with_headers(exc, arrived) from None
-
-    def _deadline_chunks(self, content: bytes, deadline_at: float, url: str,
-                         holder: dict[str, Any]) -> Iterator[bytes]:
-        for start in range(0, len(content), _UPLOAD_CHUNK):
-            if deadline_at - self.clock.monotonic() <= 0:
-                raise self._deadline_error(url)
-            yield content[start:start + _UPLOAD_CHUNK]
-        # The wait for the answer starts now: give it only what is left of the deadline.
-        timeouts = holder.get("timeouts")
-        left = deadline_at - self.clock.monotonic()
-        if left <= 0:
-            raise self._deadline_error(url)
-        if isinstance(timeouts, dict):
-            timeouts["read"] = min(timeouts.get("read") or left, left)
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError, OSError) as exc:
+            raise _with_headers(self._map_transport_error(exc, url, deadline), arrived) from None
 
     async def _attempt_async(
         self,
@@ -341,45 +348,65 @@ class HttpClient:
         url: str,
         content: bytes | None,
         headers: Mapping[str, str] | None,
-        deadline_at: float,
+        deadline: Deadline,
     ) -> tuple[int, httpx.Headers, bytes]:
         shard = self._loop_clients()
+        if shard.guard is None:
+            await shard.start_guard(self._forgetter(asyncio.get_running_loop()))
         shard.inflight += 1
         arrived: httpx.Headers | None = None
         try:
             client = shard.pick(self._new_async_client)
-            remaining = deadline_at - self.clock.monotonic()  # after any client set-up cost
+            remaining = deadline.remaining()  # after any client set-up cost
             if remaining <= 0:
-                raise self._deadline_error(url, sent=False)
-            timeout = min(self.timeout, remaining)
+                raise self._deadline_error(url, sent=False, budget=deadline.budget)
+            # The deadline backend bounds each socket operation; this also bounds the waits
+            # between them (a pool slot, DNS) with one timer.
             async with asyncio.timeout(remaining):
                 request = client.build_request(
                     method, url, content=content, headers=_with_json_type(headers, content),
-                    timeout=timeout,
+                    timeout=min(self.timeout, remaining),
                 )
                 response = await client.send(request, stream=True)
                 arrived = response.headers
                 try:
-                    body = await response.aread()
+                    limit = self._check_length(response, url)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            raise too_large_error(self.safe_url(url), limit, response.status_code)
+                        chunks.append(chunk)
                 finally:
                     await response.aclose()
-            return response.status_code, response.headers, body
+            return response.status_code, response.headers, b"".join(chunks)
+        except ConnectorError as exc:
+            raise _with_headers(exc, arrived) from None
         except TimeoutError:
-            raise _with_headers(self._deadline_error(url), arrived) from None
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError,
-                OSError) as exc:
-            raise _with_headers(self._map_transport_error(exc, url), arrived) from None
+            raise _with_headers(self._deadline_error(url, budget=deadline.budget), arrived) from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError, OSError) as exc:
+            raise _with_headers(self._map_transport_error(exc, url, deadline), arrived) from None
         finally:
             shard.inflight -= 1
+
+    def _check_length(self, response: httpx.Response, url: str) -> int:
+        """The limit; refuse at once an unencoded body whose announced length passes it."""
+        limit = self.max_response_bytes
+        length = response.headers.get("content-length")
+        if (length is not None and length.isdigit() and int(length) > limit
+                and not response.headers.get("content-encoding")):
+            raise too_large_error(self.safe_url(url), limit, response.status_code)
+        return limit
 
     # -- decisions --------------------------------------------------------------------------
     def _judge(
         self, url: str, status: int, headers: httpx.Headers, body: bytes, expect: Expect
-    ) -> _Verdict:
+    ) -> Verdict:
         safe = self.safe_url(url)
         if 300 <= status < 400:
             location = self.safe_url(headers.get("location", "")) or "(no Location header)"
-            return _Verdict(error=ConnectorHTTPError(
+            return Verdict(error=ConnectorHTTPError(
                 safe, status,
                 f"redirected to {location}; connectors do not follow redirects: set the URL to "
                 "the final address.",
@@ -390,34 +417,32 @@ class HttpClient:
             if status == 429:
                 return self._rate_limited(safe, excerpt, retry_after)
             if status in (401, 403):
-                return _Verdict(error=ConnectorAuthError(
+                return Verdict(error=ConnectorAuthError(
                     safe, status,
                     f"{excerpt} -- the server refused the credentials: check that the API key "
                     "is set and valid for this endpoint.",
                 ))
             error = ConnectorHTTPError(safe, status, excerpt)
             if self.policy.is_retryable_status(status):
-                wait = retry_after if retry_after is not None and retry_after <= (
-                    self.policy.max_burst_wait) else None
-                return _Verdict(error=error, retryable=True, wait=wait)
-            return _Verdict(error=error)
+                return Verdict(error=error, retryable=True, wait=self.policy.server_wait(retry_after))
+            return Verdict(error=error)
         try:
-            return _Verdict(value=self._decode(safe, status, body, expect))
+            return Verdict(value=self._decode(safe, status, body, expect))
         except ConnectorResponseError as exc:
-            return _Verdict(error=exc)
+            return Verdict(error=exc)
 
-    def _rate_limited(self, safe_url: str, excerpt: str, retry_after: float | None) -> _Verdict:
+    def _rate_limited(self, safe_url: str, excerpt: str, retry_after: float | None) -> Verdict:
         now = self.clock.time()
-        if retry_after is not None and retry_after > self.policy.max_burst_wait:
+        if retry_after is not None and self.policy.is_quota(retry_after):
             when = resets_at(retry_after, now)
-            return _Verdict(error=ConnectorRateLimitError(
+            return Verdict(error=ConnectorRateLimitError(
                 safe_url, 429,
                 f"rate-limit quota exhausted: the server asks to wait {describe_wait(retry_after)} "
                 f"(until {when:%Y-%m-%d %H:%M:%S} UTC). Retrying sooner will not help: wait until "
                 f"then or raise the quota. Server said: {excerpt}",
                 retry_after=retry_after, resets_at=when, quota_exhausted=True,
             ))
-        return _Verdict(
+        return Verdict(
             error=ConnectorRateLimitError(
                 safe_url, 429,
                 f"rate limited (burst limit) and still limited after the retries allowed; "
@@ -428,31 +453,8 @@ class HttpClient:
             wait=retry_after,
         )
 
-    def _next_wait(
-        self, verdict: _Verdict, retry_number: int, deadline_at: float, stats: CallStats
-    ) -> float | None:
-        """The wait before the next attempt, or None when this attempt's verdict is final."""
-        if verdict.error is None or not verdict.retryable:
-            return None
-        stats.errors.append(type(verdict.error).__name__)
-        if retry_number >= self.policy.max_retries:
-            return None
-        wait = verdict.wait if verdict.wait is not None else self.policy.backoff(retry_number + 1)
-        if self.clock.monotonic() + wait >= deadline_at:
-            verdict.error = _with_note(
-                verdict.error,
-                f" (gave up after {stats.attempts} attempt(s): the next retry would pass the "
-                f"call's {self.deadline:g} s deadline)",
-            )
-            return None
-        stats.waits.append(wait)
-        logger.info("retrying %s %s in %.3f s after %s", stats.method, stats.url, wait,
-                    type(verdict.error).__name__)
-        return wait
-
-    def _finish(self, call: _Call) -> Any:
-        stats, verdict = call.stats, call.verdict
-        stats.elapsed = self.clock.monotonic() - call.started
+    def _finish(self, stats: CallStats, started: float, verdict: Verdict) -> Any:
+        stats.elapsed = self.clock.monotonic() - started
         stats.outcome = "ok" if verdict.error is None else type(verdict.error).__name__
         self.last_stats = stats
         self.calls += 1
@@ -512,94 +514,86 @@ class HttpClient:
         """``url`` for messages: userinfo, credential-named query values and secrets masked."""
         return mask_url(url, self._secrets)
 
-    def _deadline_error(self, url: str, *, sent: bool = True) -> ConnectorTimeoutError:
-        return ConnectorTimeoutError(
-            f"No complete response from '{self.safe_url(url)}' within the {self.deadline:g} s "
-            "budget of this call. Raise the connector's timeout if the agent is slow, or check "
-            "that the server is up.",
-            url=self.safe_url(url), maybe_processed=sent,
-        )
+    def _deadline_error(self, url: str, *, sent: bool = True, budget: float | None = None
+                        ) -> ConnectorTimeoutError:
+        return deadline_error(self.safe_url(url), self.deadline if budget is None else budget,
+                              sent=sent)
 
-    def _map_transport_error(self, exc: BaseException, url: str) -> ConnectorError:
+    def _map_transport_error(self, exc: BaseException, url: str, deadline: Deadline | None = None
+                             ) -> ConnectorError:
         safe = self.safe_url(url)
+        if (deadline is not None and isinstance(exc, httpx.TimeoutException)
+                and deadline.remaining() < 0.005):
+            # the call's budget ran out, not a phase's
+            return deadline_error(safe, deadline.budget, sent=not isinstance(exc, _UNSENT))
         detail = redact(str(exc) or type(exc).__name__, self._secrets)
-        if isinstance(exc, httpx.TimeoutException):
-            return ConnectorTimeoutError(
-                f"Timed out talking to '{safe}' ({type(exc).__name__}, {self.timeout:g} s timeout). "
-                "Raise the timeout if the agent is slow, or check that the server is up.",
-                url=safe, maybe_processed=not isinstance(exc, _UNSENT),
-            )
-        if _is_tls(exc):
-            return ConnectorTLSError(
-                f"TLS failed with '{safe}': {detail}. Check the certificate, or the http/https "
-                "scheme of the URL.",
-                url=safe,
-            )
-        if isinstance(exc, httpx.ConnectError):
-            return ConnectorConnectionError(
-                f"Could not connect to '{safe}': {detail}. Check that the server is running and "
-                "the URL's host and port are right.",
-                url=safe, maybe_processed=False,
-            )
-        if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)):
-            return ConnectorRequestError(
-                f"Cannot send a request to '{safe}': {detail}. Check the URL (scheme http:// or "
-                "https://, host, port)."
-            )
-        if isinstance(exc, UnicodeEncodeError):
-            return ConnectorRequestError(
-                f"Cannot send a request to '{safe}': a header holds a character that HTTP headers "
-                f"cannot carry ({detail}). Check the API key and headers for stray non-ASCII characters."
-            )
-        if isinstance(exc, httpx.DecodingError):
-            return ConnectorResponseError(
-                f"The response from '{safe}' could not be decoded: {detail}.", url=safe
-            )
-        if isinstance(exc, (httpx.TransportError, OSError)):
-            return ConnectorConnectionError(
-                f"The connection to '{safe}' dropped before the response was complete "
-                f"({type(exc).__name__}: {detail}). The call is retried; if it keeps happening, "
-                "check the server's logs.",
-                url=safe,
-            )
-        return ConnectorError(f"HTTP request to '{safe}' failed: {type(exc).__name__}: {detail}")
+        return map_transport_error(exc, safe, detail, self.timeout)
 
     def _sync_client(self) -> httpx.Client:
         client = self._sync
         if client is None:
             with self._lock:
                 if self._sync is None:
-                    self._sync = httpx.Client(limits=self._limits, verify=self._verify,
-                                              timeout=self.timeout, trust_env=False)
+                    transport = httpx.HTTPTransport(verify=self._verify, limits=self._limits,
+                                                    trust_env=False)
+                    install_sync(transport)
+                    self._sync = httpx.Client(transport=transport, timeout=self.timeout,
+                                              trust_env=False)
                 client = self._sync
         return client
 
-    def _loop_clients(self) -> _LoopClients:
+    def _loop_clients(self) -> _pools.LoopClients:
         # An AsyncClient's pool belongs to the loop it first ran on: keep them per loop.
         loop = asyncio.get_running_loop()
         clients = self._async.get(loop)
         if clients is None:
-            clients = self._async[loop] = _LoopClients()
+            for old, entry in list(self._async.items()):  # loops closed without shutting down
+                if old.is_closed():
+                    entry.abandon()
+                    self._async.pop(old, None)
+            clients = self._async[loop] = _pools.LoopClients()
         return clients
+
+    def _forgetter(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        owner = weakref.ref(self)
+
+        def forget() -> None:
+            client = owner()
+            if client is not None:
+                client._async.pop(loop, None)
+
+        return forget
 
     def _async_client(self) -> httpx.AsyncClient:
         """The AsyncClient the next call on this loop would use."""
         return self._loop_clients().pick(self._new_async_client)
 
     def _new_async_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(limits=self._limits, verify=self._verify, timeout=self.timeout,
-                                 trust_env=False)
+        transport = httpx.AsyncHTTPTransport(verify=self._verify, limits=self._limits,
+                                             trust_env=False)
+        backend = install_async(transport)
+        client = httpx.AsyncClient(transport=transport, timeout=self.timeout, trust_env=False)
+        _pools.BACKENDS[client] = backend
+        return client
+
+    def connects(self) -> int:
+        """TCP connections the async pools of the running loop have opened (for benchmarks)."""
+        clients = self._async.get(asyncio.get_running_loop())
+        return clients.connects if clients is not None else 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the pooled clients. Async clients of loops that have ended are dropped."""
+        """Close every pool: safe anywhere (inside a running loop too) and twice.
+
+        Inside the loop that uses a pool, that pool is closed on the loop's next turn
+        (``await aclose()`` there to have it closed on return).
+        """
         if self._sync is not None:
             self._sync.close()
             self._sync = None
-        for loop, clients in list(self._async.items()):
-            if not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(clients.aclose())
+        entries = list(self._async.items())
         self._async.clear()
+        _pools.close_everywhere(entries)
 
     async def aclose(self) -> None:
         await self.aclose_loop()
@@ -624,44 +618,6 @@ class HttpClient:
         await self.aclose()
 
 
-_Attempt = tuple[int, httpx.Headers, bytes] | ConnectorError
-
-
-@dataclass
-class _Call:
-    """The state of one call across its attempts."""
-
-    stats: CallStats
-    started: float
-    deadline_at: float
-    retry: bool
-    retry_number: int = 0
-    idempotent: bool = True
-    verdict: _Verdict = field(default_factory=_Verdict)
-
-
-@dataclass
-class _LoopClients:
-    """The AsyncClients of one event loop, sharded by the number of calls in flight."""
-
-    clients: list[httpx.AsyncClient] = field(default_factory=list)
-    inflight: int = 0
-    turn: int = 0
-
-    def pick(self, make: Callable[[], httpx.AsyncClient]) -> httpx.AsyncClient:
-        """Round-robin over as many clients as the load needs (one for sequential calls)."""
-        wanted = min(1 + max(0, self.inflight - 1) // _PER_SHARD, _MAX_SHARDS)
-        while len(self.clients) < wanted:
-            self.clients.append(make())
-        self.turn = (self.turn + 1) % wanted
-        return self.clients[self.turn]
-
-    async def aclose(self) -> None:
-        for client in self.clients:
-            await client.aclose()
-        self.clients.clear()
-
-
 @functools.lru_cache(maxsize=1)
 def _default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
@@ -672,6 +628,12 @@ def _with_json_type(headers: Mapping[str, str] | None, content: bytes | None) ->
     if content is not None and not any(k.lower() == "content-type" for k in merged):
         merged["Content-Type"] = "application/json"
     return merged
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
 
 
 _RUN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("connector_kit_run_call",
@@ -704,35 +666,3 @@ def _with_headers(error: ConnectorError, headers: httpx.Headers | None) -> Conne
     if headers is not None and isinstance(error, ConnectorTransportError):
         error.response_headers = dict(headers)
     return error
-
-
-def _is_retryable_transport(exc: ConnectorError) -> bool:
-    return isinstance(exc, (ConnectorTimeoutError, ConnectorConnectionError)) and not isinstance(
-        exc, ConnectorTLSError
-    )
-
-
-def _is_tls(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(6):
-        if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError) or "SSL" in type(seen).__name__ or (
-            "CERTIFICATE_VERIFY_FAILED" in str(seen)
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _with_note(error: ConnectorError, note: str) -> ConnectorError:
-    error.args = (f"{error.args[0]}{note}", *error.args[1:]) if error.args else (note,)
-    return error
-
-
-def _json_kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
-
-

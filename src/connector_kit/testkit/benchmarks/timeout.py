@@ -11,7 +11,10 @@ the call.
 Cases: a hang with timeout 0.2/0.5/1.0 s (quick: 0.2/0.5) and no retries; a hang with
 ``max_retries=3, timeout=0.5`` (budget 0.5 s, not 2 s); a hang with ``timeout=0.3,
 deadline=1.0, max_retries=3`` (retries inside the deadline); a trickle with ``timeout=1.0,
-deadline=0.5``.
+deadline=0.5``. And the three that per-phase timeouts cannot catch (issue 13), each with
+``timeout=3`` (quick: 1) and ``max_retries=3``: headers trickled a byte every 0.5 s, endless
+``103 Early Hints`` (one every 50 ms), and a two-step LangGraph call whose steps each take
+60 % of the budget.
 
 Rows: ``case, mode, budget_ms, n, median_ms, p95_ms, overshoot_median_ms, overshoot_max_ms,
 attempts, within_goal``.
@@ -28,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...connectors import ConnectorConfig, ConnectorTimeoutError, LangflowConnector
+from ...connectors import ConnectorConfig, ConnectorTimeoutError, LangflowConnector, LangGraphConnector
 from ..bench import BenchReport, Series, median, ms_since, rounded
 from ..faults import FaultServer, ReceivedRequest, Reply
 
@@ -44,7 +47,7 @@ class Case:
     label: str
     config: dict[str, Any]
     budget: float  # seconds
-    server: str  # "hang" or "trickle"
+    server: str  # "hang", "trickle", "trickle-head", "hints" or "langgraph"
 
 
 def _cases(quick: bool) -> list[Case]:
@@ -60,12 +63,29 @@ def _cases(quick: bool) -> list[Case]:
                            "jitter": 0.0}, 1.0, "hang"))
     cases.append(Case(f"trickle 50 ms/piece, timeout 1.0 s, deadline {budget:g} s",
                       {"timeout": 1.0, "deadline": budget, "max_retries": 3}, budget, "trickle"))
+    whole = 1.0 if quick else 3.0
+    slow = {"timeout": whole, "max_retries": 3}
+    cases.append(Case(f"headers trickled 1 byte / 0.5 s, timeout {whole:g} s", slow, whole,
+                      "trickle-head"))
+    cases.append(Case(f"endless 103 Early Hints, timeout {whole:g} s", slow, whole, "hints"))
+    cases.append(Case(f"LangGraph thread + run, each {0.6 * whole:g} s, timeout {whole:g} s", slow,
+                      whole, "langgraph"))
     return cases
 
 
-def _handler(kind: str) -> Callable[[ReceivedRequest], Reply]:
+def _handler(kind: str, budget: float = 1.0) -> Callable[[ReceivedRequest], Reply]:
     if kind == "hang":
         return lambda request: Reply(hang=True)
+    if kind == "trickle-head":
+        return lambda request: Reply(200, TRICKLE_BODY, trickle_head=0.5)
+    if kind == "hints":
+        return lambda request: Reply(200, TRICKLE_BODY, early_hints=-1, early_hints_every=0.05)
+    if kind == "langgraph":
+        def step(request: ReceivedRequest) -> Reply:
+            body: dict[str, Any] = {"thread_id": "t-1"} if request.path == "/threads" else {"messages": []}
+            return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"},
+                         delay=0.6 * budget)
+        return step
     size = max(1, len(TRICKLE_BODY) // 40)  # 40 pieces, 50 ms apart: 2 s in all
     return lambda request: Reply(200, TRICKLE_BODY, {"Content-Type": "application/json"},
                                  trickle=0.05, trickle_bytes=size)
@@ -75,10 +95,14 @@ def _measure(case: Case, mode: str, reps: int) -> tuple[list[float], list[int]]:
     """Elapsed ms per call and attempts per call, for ``reps`` calls that must time out."""
     elapsed: list[float] = []
     attempts: list[int] = []
-    with FaultServer(default=_handler(case.server)) as server:
-        config = ConnectorConfig(url=f"{server.url}/api/v1/run/bench", **case.config)
+    with FaultServer(default=_handler(case.server, case.budget)) as server:
+        kind: type[LangflowConnector] | type[LangGraphConnector] = LangflowConnector
+        url = f"{server.url}/api/v1/run/bench"
+        if case.server == "langgraph":
+            kind, url = LangGraphConnector, server.url
+        config = ConnectorConfig(url=url, **case.config)
         if mode == "sync":
-            connector = LangflowConnector(config=config)
+            connector = kind(config=config)
             try:
                 for _ in range(reps):
                     started = time.perf_counter()
@@ -95,7 +119,7 @@ def _measure(case: Case, mode: str, reps: int) -> tuple[list[float], list[int]]:
                 connector.close()
         else:
             async def go() -> None:
-                connector = LangflowConnector(config=config)
+                connector = kind(config=config)
                 try:
                     for _ in range(reps):
                         started = time.perf_counter()
