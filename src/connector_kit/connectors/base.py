@@ -32,10 +32,6 @@ class ConnectorConfig(BaseModel):
     api_key: str | None = Field(default=None, description="API key for authentication.", repr=False)
     timeout: float = Field(default=120.0, gt=0, description="Request timeout in seconds.")
     max_retries: int = Field(default=3, ge=0, description="Maximum number of retry attempts.")
-    max_response_bytes: int = Field(
-        default=64 * 1024 * 1024, gt=0,
-        description="Largest response body (decoded) a connector accepts; more is an error.",
-    )
 
     @field_validator("timeout")
     @classmethod

@@ -54,6 +54,7 @@ class Reply:
     trickle_head: float | None = None  # seconds between the bytes of the status line and headers
     early_hints: int = 0  # ``103 Early Hints`` sent before the answer; -1: forever (MAX_STALL)
     early_hints_every: float = 0.05  # seconds between two of them
+    repeat: int = 1  # send the body this many times (a large answer without holding it in memory)
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -180,7 +181,7 @@ class FaultServer:
             _reset(conn)
             return False
         body = reply.payload()
-        headers = {"Content-Length": str(len(body)), **reply.headers}
+        headers = {"Content-Length": str(len(body) * max(1, reply.repeat)), **reply.headers}
         if "Content-Type" not in headers and body[:1] in (b"{", b"["):
             headers["Content-Type"] = "application/json"
         if reply.close:
@@ -203,7 +204,10 @@ class FaultServer:
             return False
         if reply.trickle is not None:
             return self._trickle(conn, body, reply.trickle, reply.trickle_bytes) and not reply.close
-        conn.sendall(body)
+        for _ in range(max(1, reply.repeat)):
+            if self._stop.is_set():
+                return False
+            conn.sendall(body)
         return not reply.close
 
     def _trickle(self, conn: socket.socket, data: bytes, every: float, size: int) -> bool:

@@ -30,7 +30,7 @@ from ..batch import run_blocking
 from ..exceptions import ConnectorConfigError, ConnectorError, ConnectorRequestError
 from ..executor import as_config
 from ..health import HealthCheckResult
-from ..http import HttpClient, RetryPolicy, not_resent
+from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpClient, RetryPolicy, not_resent
 from ._frames import StreamEvent
 from ._streams import AgentStream, AsyncAgentStream, StreamCall, StreamExchange
 
@@ -52,6 +52,7 @@ class HttpCall:
 Exchange = Generator[HttpCall, Any, dict[str, Any]]
 
 # ConnectorConfig extras that tune the retry policy, e.g. ConnectorConfig(url=..., deadline=30).
+# (``max_response_bytes`` is another extra: the largest decoded response accepted.)
 _POLICY_FIELDS = ("backoff_initial", "backoff_multiplier", "backoff_max", "jitter",
                   "retry_on_500", "max_burst_wait", "deadline")
 
@@ -243,9 +244,15 @@ class BaseAgentConnector(BaseConnector):
                 )
             except (TypeError, ValueError) as exc:
                 raise ConnectorConfigError(f"Invalid retry settings in the connector config: {exc}") from None
+            limit = extras.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+                raise ConnectorConfigError(
+                    f"max_response_bytes must be a whole number of bytes > 0, got {limit!r}; e.g. "
+                    "ConnectorConfig(url=..., max_response_bytes=256 * 1024 * 1024)."
+                )
             self._http_client = HttpClient(
                 timeout=self.config.timeout, policy=policy, secrets=self.config.secret_values(),
-                max_response_bytes=self.config.max_response_bytes,
+                max_response_bytes=limit,
             )
         return self._http_client
 

@@ -1,12 +1,13 @@
 """HTTP transport for agent connectors: pooled clients, retries, deadlines, clocks."""
 
-from .client import CallStats, HttpClient, not_resent
+from .client import DEFAULT_MAX_RESPONSE_BYTES, CallStats, HttpClient, not_resent
 from .clock import Clock, FakeClock, SystemClock
 from .retry import RetryPolicy, parse_retry_after
 from .streaming import AsyncHttpStream, HttpStream
 
 __all__ = [
     "AsyncHttpStream",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "CallStats",
     "Clock",
     "FakeClock",

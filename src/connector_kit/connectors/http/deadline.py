@@ -208,8 +208,10 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
         closed = 0
         for stream in list(self.streams):
             sock = stream.get_extra_info("socket")
-            if sock is not None and sock.fileno() >= 0:
-                sock.close()
+            # asyncio hands out a TransportSocket view; the socket it wraps is its ``_sock``.
+            raw = getattr(sock, "_sock", sock)
+            if raw is not None and hasattr(raw, "close") and raw.fileno() >= 0:
+                raw.close()
                 closed += 1
         self.streams = weakref.WeakSet()
         return closed
