@@ -24,19 +24,14 @@ MAX_EVENTS = 10_000
 
 def stream_sync(client: HttpClient, method: str, url: str, payload: Any,
                 headers: dict[str, str]) -> list[dict[str, Any]]:
-    content = client._encode(payload)
-    call = client._begin(method, url, payload, False)[1]
-    status, response_headers, body = client._attempt_sync(method, url, content, headers,
-                                                          call.deadline_at)
+    status, response_headers, body = client.send_once(method, url, json=payload, headers=headers)
     return _events(client, url, status, response_headers, body)
 
 
 async def stream_async(client: HttpClient, method: str, url: str, payload: Any,
                        headers: dict[str, str]) -> list[dict[str, Any]]:
-    content = client._encode(payload)
-    call = client._begin(method, url, payload, False)[1]
-    status, response_headers, body = await client._attempt_async(method, url, content, headers,
-                                                                 call.deadline_at)
+    status, response_headers, body = await client.asend_once(method, url, json=payload,
+                                                             headers=headers)
     return _events(client, url, status, response_headers, body)
 
 
