@@ -6,8 +6,8 @@ from .retry import RetryPolicy, parse_retry_after
 from .streaming import AsyncHttpStream, HttpStream
 
 __all__ = [
-    "AsyncHttpStream",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "AsyncHttpStream",
     "CallStats",
     "Clock",
     "FakeClock",
