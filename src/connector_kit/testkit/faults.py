@@ -84,6 +84,7 @@ class FaultServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.requests: list[ReceivedRequest] = []
+        self.connections = 0  # TCP connections accepted (a client's connection reuse, counted)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -107,6 +108,7 @@ class FaultServer:
         with self._lock:
             self._script.clear()
             self.requests.clear()
+            self.connections = 0
             self._default = default or (lambda request: json_reply({"ok": True}))
 
     def start(self) -> FaultServer:
@@ -138,6 +140,7 @@ class FaultServer:
             except (TimeoutError, OSError):
                 continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connections += 1
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)

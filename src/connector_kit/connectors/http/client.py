@@ -368,10 +368,10 @@ class HttpClient:
         shard = self._loop_clients()
         if shard.guard is None:
             await shard.start_guard(self._forgetter(asyncio.get_running_loop()))
-        shard.inflight += 1
+        index = shard.pick(self._new_async_client)
         arrived: httpx.Headers | None = None
         try:
-            client = shard.pick(self._new_async_client)
+            client = shard.clients[index]
             remaining = deadline.remaining()  # after any client set-up cost
             if remaining <= 0:
                 raise self._deadline_error(url, sent=False, budget=deadline.budget)
@@ -403,7 +403,7 @@ class HttpClient:
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError, OSError) as exc:
             raise _with_headers(self._map_transport_error(exc, url, deadline), arrived) from None
         finally:
-            shard.inflight -= 1
+            shard.release(index)
 
     def _check_length(self, response: httpx.Response, url: str) -> int:
         """The limit; refuse at once an unencoded body whose announced length passes it."""
@@ -581,7 +581,10 @@ class HttpClient:
 
     def _async_client(self) -> httpx.AsyncClient:
         """The AsyncClient the next call on this loop would use."""
-        return self._loop_clients().pick(self._new_async_client)
+        clients = self._loop_clients()
+        index = clients.pick(self._new_async_client)
+        clients.release(index)
+        return clients.clients[index]
 
     def _new_async_client(self) -> httpx.AsyncClient:
         transport = httpx.AsyncHTTPTransport(verify=self._verify, limits=self._limits,

@@ -10,7 +10,10 @@ measured with ``perf_counter``. Variants:
 - ``httpx.Client per request``: a new client per call, as the published package does.
 - ``sdg-hub LangflowConnector.send()``: the published package itself, when installed.
 
-The goal is ``send() / raw <= 1.5`` (median).
+The goal is ``send() / raw <= 1.1`` (median; ``vs_raw`` divides by the raw pooled client of the
+same kind, sync or async). Then AgentBlock at 10, 50, 200 and 500 in flight against a delayed
+stub in its own process (:mod:`.agent_scale`): efficiency vs ideal, connects per batch, CPU per
+row, peak RSS, and the published package side by side when the ``peer`` extra is installed.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import httpx
 
 from ..bench import BenchReport, Series
 
-GOAL_RATIO = 1.5
+GOAL_RATIO = 1.1
 
 #: A Langflow /run answer, trimmed but of the real shape (text, session id, Agent Steps).
 LANGFLOW_RESPONSE: dict[str, Any] = {
@@ -292,8 +295,12 @@ def run(*, quick: bool = False) -> BenchReport:
     ratio = ours_sync.median() / raw_sync.median()
     aratio = ours_async.median() / raw_async.median()
     verdict = "meets" if ratio <= GOAL_RATIO else "MISSES"
-    report.notes.insert(0, f"send()/raw median ratio {ratio:.2f} ({verdict} the goal <= {GOAL_RATIO}); "
-                           f"asend()/raw async ratio {aratio:.2f}.")
+    report.notes.insert(0, f"send()/raw median ratio {ratio:.2f} ({verdict} the goal <= {GOAL_RATIO}; "
+                           f"divided by the raw pooled httpx.Client's median); asend()/raw async "
+                           f"ratio {aratio:.2f} (divided by the raw pooled httpx.AsyncClient's).")
+    from .agent_scale import measure
+
+    measure(report, quick=quick)
     return report
 
 
