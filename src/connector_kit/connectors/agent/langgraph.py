@@ -195,7 +195,9 @@ class LangGraphConnector(BaseAgentConnector):
         """Join a run; a join that times out is joined again (it starts no work), boundedly."""
         for attempt in range(1, _MAX_JOINS + 1):
             try:
-                return (yield HttpCall("GET", url, headers=self._build_headers()))
+                # A recovery, not a step of the call: it gets a budget of its own (the lost
+                # runs/wait spent the call's).
+                return (yield HttpCall("GET", url, headers=self._build_headers(), fresh_budget=True))
             except ConnectorTimeoutError:
                 if attempt == _MAX_JOINS:
                     raise

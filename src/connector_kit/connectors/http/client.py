@@ -157,13 +157,14 @@ class HttpClient:
     def deadline(self) -> float:
         return self.policy.deadline if self.policy.deadline is not None else self.timeout
 
-    def budget(self) -> DeadlineScope:
+    def budget(self, *, fresh: bool = False) -> DeadlineScope:
         """``with client.budget():`` -- every request inside shares one deadline (the call's).
 
         A connector opens one around a whole exchange (LangGraph's thread + run, a stream),
         so all its HTTP calls together get :attr:`deadline` seconds, not each of them.
+        ``fresh=True`` starts a new deadline even inside another (a recovery request).
         """
-        return DeadlineScope(self.clock, self.deadline)
+        return DeadlineScope(self.clock, self.deadline, fresh=fresh)
 
     # -- public API (spec) --------------------------------------------------------------
     async def post(
