@@ -178,7 +178,7 @@ class LangGraphConnector(BaseAgentConnector):
                 # Lost before the headers: on our own fresh thread, any run is this one.
                 try:
                     runs = yield HttpCall("GET", f"{prefix}/runs?limit=1", headers=headers,
-                                          expect="json")
+                                          expect="json", fresh_budget=True)
                 except ConnectorError:
                     runs = None
                 run_id = next((scalar_text(r.get("run_id")) for r in dicts_only(runs)
