@@ -24,6 +24,7 @@ from connector_kit.testkit.certify import (
 )
 from connector_kit.testkit.report import to_json, to_junit, to_markdown, write_reports
 from fixtures import bad_connectors as bad
+from fixtures.final_responses import changed_by
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH_CASSETTES = REPO / "cassettes" / "langgraph"
@@ -79,8 +80,11 @@ def test_each_contract_check_catches_its_bad_connector(
 def test_the_replay_check_catches_a_wrong_extractor(good: dict[str, CheckResult]) -> None:
     results = by_id(certify(bad.FirstAIMessageConnector, LANGGRAPH_CASSETTES, suites=["replay"]))
     failed = {i for i, r in results.items() if r.status == "failed"}
-    # only scenarios with more than one AI message (tool calls, history) tell first from last
-    assert failed == {"replay.tool_call", "replay.parts_content", "replay.tool_error", "replay.multi_turn"}
+    # only scenarios whose final state has more than one AI message (tool calls, history) tell
+    # first from last: the bad extractor applied to the good connector's final responses
+    predicted = changed_by(LangGraphConnector, bad.FirstAIMessageConnector, "text", LANGGRAPH_CASSETTES)
+    assert {"tool_call", "parts_content", "tool_error", "multi_turn"} <= predicted
+    assert failed == {f"replay.{name}" for name in predicted}
     assert "text: 'The answer to 2+3 is 5.' -> ''" in results["replay.tool_call"].detail
     assert all(good[i].status == "passed" for i in failed)
     assert results["replay.plain_chat"].status == "passed"

@@ -16,6 +16,7 @@ from connector_kit.connectors import BaseConnector, LangflowConnector, LangGraph
 from connector_kit.testkit.cassettes import Cassette
 from connector_kit.testkit.diff import DiffReport, diff_connectors
 from fixtures import changed_connectors as changed
+from fixtures.final_responses import changed_by
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH_CASSETTES = REPO / "cassettes" / "langgraph"
@@ -42,9 +43,27 @@ def changes(report: DiffReport) -> dict[str, dict[str, Any]]:
 
 # -- LangGraph -------------------------------------------------------------------------------
 
-REACHES_RUN_WITHOUT_CONFIG = {"plain_chat", "tool_call", "multi_turn", "tool_error", "graph_error",
-                              "unknown_assistant"}  # parts_content has a run_config; the key ones stop at 401
-REACHES_RUN = REACHES_RUN_WITHOUT_CONFIG | {"parts_content"}
+def run_bodies(name: str) -> list[dict[str, Any]]:
+    """The recorded bodies of a LangGraph recording's run requests (those naming an assistant)."""
+    cassette = Cassette.load(LANGGRAPH_CASSETTES / f"{name}.yaml")
+    bodies = [json.loads(i.request.body) for i in cassette.interactions if i.request.body]
+    return [b for b in bodies if isinstance(b, dict) and "assistant_id" in b]
+
+
+# The recordings whose requests reach a run (the key scenarios stop at 401 before one; a run
+# whose answer was lost to a timeout is joined by GET, so no run body is recorded for it) ...
+REACHES_RUN = {p.stem for p in recordings(LANGGRAPH_CASSETTES)
+               if any("messages" in (b.get("input") or {}) for b in run_bodies(p.stem))}
+# ... and those with a run sent without a config (parts_content sends a run_config).
+REACHES_RUN_WITHOUT_CONFIG = {p.stem for p in recordings(LANGGRAPH_CASSETTES)
+                              if any("config" not in b for b in run_bodies(p.stem))}
+
+
+def test_the_predicted_sets_are_the_recordings_they_describe() -> None:
+    assert {"plain_chat", "tool_call", "multi_turn", "tool_error", "graph_error",
+            "unknown_assistant"} <= REACHES_RUN_WITHOUT_CONFIG
+    assert "parts_content" in REACHES_RUN - REACHES_RUN_WITHOUT_CONFIG
+    assert not {"missing_key", "wrong_key"} & REACHES_RUN
 
 
 @pytest.mark.parametrize("target", [LangGraphConnector, changed.SameLangGraph])
@@ -77,8 +96,12 @@ def test_transformed_messages_are_reported() -> None:
 
 def test_a_changed_text_extraction_is_reported_as_an_outcome_difference() -> None:
     report = diff_connectors(LangGraphConnector, changed.FirstAIMessageLangGraph, LANGGRAPH_CASSETTES)
+    # only recordings whose final state has more than one AI message (tool calls, history) tell
+    # first from last: the variant's extractor applied to the good connector's final responses
+    predicted = changed_by(LangGraphConnector, changed.FirstAIMessageLangGraph, "text", LANGGRAPH_CASSETTES)
+    assert {"tool_call", "parts_content", "tool_error", "multi_turn"} <= predicted
     assert changes(report) == {name: {"requests": [], "outcome": ["text"], "errors": []}
-                               for name in ("tool_call", "parts_content", "tool_error", "multi_turn")}
+                               for name in predicted}
     tool_call = next(s for s in report.scenarios if s.scenario == "tool_call")
     assert [str(d) for d in tool_call.outcome_differences] == ["text: 'The answer to 2+3 is 5.' -> ''"]
 
@@ -88,7 +111,9 @@ def test_a_dropped_tool_result_is_reported() -> None:
     with_tool_results = {p.stem for p in recordings(LANGGRAPH_CASSETTES)
                          if any(e.get("type") == "tool_result"
                                 for e in (Cassette.load(p).outcome.tool_trace or []))}  # type: ignore[union-attr]
-    assert with_tool_results == {"tool_call", "tool_error", "parts_content"}
+    assert {"tool_call", "tool_error", "parts_content"} <= with_tool_results
+    assert with_tool_results == changed_by(LangGraphConnector, changed.NoToolResultLangGraph, "tool_trace",
+                                           LANGGRAPH_CASSETTES)
     assert changes(report) == {name: {"requests": [], "outcome": ["tool_trace[1]"], "errors": []}
                                for name in with_tool_results}
 
@@ -118,7 +143,7 @@ def test_markdown_and_json_outputs() -> None:
     text = report.to_markdown()
     lines = text.splitlines()
     assert lines[0] == "# Connector diff (diagnostic)"
-    assert "- changed: 6" in lines
+    assert f"- changed: {len(REACHES_RUN_WITHOUT_CONFIG)}" in lines
     assert "| plain_chat | 2/2 | 1 | 0 |" in lines
     assert "| missing_key | 1/1 | 0 | 0 |" in lines
     assert "## plain_chat" in lines and "## missing_key" not in lines
@@ -131,18 +156,9 @@ def test_markdown_and_json_outputs() -> None:
 # -- Langflow (when its recordings exist) ------------------------------------------------------
 
 def _predicted(variant: type[LangflowConnector], field: str) -> set[str]:
-    """The scenarios where the variant's extractor gives another answer than the recorded one."""
-    names = set()
-    for path in recordings(LANGFLOW_CASSETTES):
-        cassette = Cassette.load(path)
-        if cassette.outcome is None or not cassette.outcome.ok:
-            continue
-        response = json.loads(cassette.interactions[-1].response.body)
-        extractor = {"text": variant.extract_text, "session_id": variant.extract_session_id,
-                     "tool_trace": variant.extract_tool_trace}[field]
-        if extractor(response) != getattr(cassette.outcome, field):
-            names.add(path.stem)
-    return names
+    """The scenarios where the variant's extractor gives another answer than the recorded one
+    (applied to the good connector's final response: a whole reply, or a folded stream)."""
+    return changed_by(LangflowConnector, variant, field, LANGFLOW_CASSETTES)
 
 
 @needs_langflow
