@@ -169,6 +169,8 @@ GENERIC = Normalizer()
 LANGGRAPH = Normalizer(
     volatile_keys=frozenset({"thread_id", "run_id", "id", "created_at", "updated_at",
                              "assistant_id_resolved", "checkpoint_id", "checkpoint_ns"}),
+    # a run's listing (GET runs?limit=1, read before a join) carries when its request started
+    numeric_volatile_keys=frozenset({"__request_start_time_ms__"}),
     patterns=((r"lc_run--[0-9a-fA-F-]{36}(?:-\d+)?", "lc_run--<run>"),),
 )
 
