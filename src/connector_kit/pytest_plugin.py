@@ -302,6 +302,12 @@ def connector_kit(request: pytest.FixtureRequest, vcr_config: dict[str, Any]) ->
             f"{request.node.nodeid}: vcr_config / @pytest.mark.vcr sets {own}, which would replace "
             "the kit's scrubbing and canonicalising hooks. Use filter_headers, "
             "filter_query_parameters or filter_sensitive_data instead (they run before the kit's).")
+    try:  # pytest-recording provides the ``vcr`` fixture this one stands on
+        import pytest_recording  # noqa: F401
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"{request.node.nodeid} uses the connector_kit fixture, which records and replays "
+            "through pytest-recording: pip install 'connector-kit[testkit]'") from exc
     session = _session(request.node)
     cassette = request.getfixturevalue("vcr")
     bound = BoundKit(session, cassette, request)
