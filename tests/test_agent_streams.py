@@ -261,8 +261,9 @@ def test_a_read_timeout_on_runs_wait_joins_the_run_instead_of_running_it_twice(
               trickle=3.0, trickle_bytes=1),
         json_reply(STATE),
     )
+    # timeout bounds each attempt; the call's deadline is longer, so the join fits in it
     connector = LangGraphConnector(config=ConnectorConfig(url=server.url, timeout=0.3,
-                                                          max_retries=3))
+                                                          deadline=5, max_retries=3))
     result = connector.send("what is 2+3?", "s1")
     connector.close()
     assert connector.extract_text(result) == "The answer to 2+3 is 5."

@@ -33,7 +33,7 @@ scenarios:
   - name: streamed
     steps: [{action: stream, messages: "hi"}]
   - name: joined
-    config: {timeout: 0.3, max_retries: 2}
+    config: {timeout: 0.3, deadline: 5, max_retries: 2}
     messages: "hi"
 """
 

@@ -47,9 +47,6 @@ class HttpCall:
     #: False for a request that starts paid work (an agent run): not re-sent once it may
     #: have reached the server (see ``HttpClient.post_sync(idempotent=...)``).
     idempotent: bool = True
-    #: True for a recovery request (joining a lost run): it gets a deadline of its own instead
-    #: of what is left of the call's.
-    fresh_budget: bool = False
 
 
 Exchange = Generator[HttpCall, Any, dict[str, Any]]
@@ -342,8 +339,7 @@ def _ms_since(started: float) -> float:
 
 def _call_sync(client: HttpClient, call: HttpCall) -> Any:
     """One call through the client's public methods (those a supplied client overrides)."""
-    with contextlib.nullcontext() if call.idempotent else not_resent(), (
-            client.budget(fresh=True) if call.fresh_budget else contextlib.nullcontext()):
+    with contextlib.nullcontext() if call.idempotent else not_resent():
         if call.expect == "object" and call.method == "POST":
             return client.post_sync(call.url, call.json, dict(call.headers))
         if call.expect == "object" and call.method == "GET" and call.json is None:
@@ -353,8 +349,7 @@ def _call_sync(client: HttpClient, call: HttpCall) -> Any:
 
 
 async def _call_async(client: HttpClient, call: HttpCall) -> Any:
-    with contextlib.nullcontext() if call.idempotent else not_resent(), (
-            client.budget(fresh=True) if call.fresh_budget else contextlib.nullcontext()):
+    with contextlib.nullcontext() if call.idempotent else not_resent():
         if call.expect == "object" and call.method == "POST":
             return await client.post(call.url, call.json, dict(call.headers))
         if call.expect == "object" and call.method == "GET" and call.json is None:

@@ -178,7 +178,7 @@ class LangGraphConnector(BaseAgentConnector):
                 # Lost before the headers: on our own fresh thread, any run is this one.
                 try:
                     runs = yield HttpCall("GET", f"{prefix}/runs?limit=1", headers=headers,
-                                          expect="json", fresh_budget=True)
+                                          expect="json")
                 except ConnectorError:
                     runs = None
                 run_id = next((scalar_text(r.get("run_id")) for r in dicts_only(runs)
@@ -195,9 +195,10 @@ class LangGraphConnector(BaseAgentConnector):
         """Join a run; a join that times out is joined again (it starts no work), boundedly."""
         for attempt in range(1, _MAX_JOINS + 1):
             try:
-                # A recovery, not a step of the call: it gets a budget of its own (the lost
-                # runs/wait spent the call's).
-                return (yield HttpCall("GET", url, headers=self._build_headers(), fresh_budget=True))
+                # Still a step of the call: it gets what is left of the call's deadline. A
+                # runs/wait that timed out per attempt (timeout < deadline) leaves room to
+                # join; one that spent the whole deadline raises, and nothing is re-sent.
+                return (yield HttpCall("GET", url, headers=self._build_headers()))
             except ConnectorTimeoutError:
                 if attempt == _MAX_JOINS:
                     raise
