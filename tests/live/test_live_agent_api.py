@@ -96,7 +96,8 @@ def test_langgraph_interrupt_then_resume(make_graph: Any) -> None:
 
 def test_langgraph_run_joined_after_a_read_timeout_runs_once(make_graph: Any,
                                                              langgraph_rig: RigHandle) -> None:
-    connector = make_graph({"timeout": 1.2, "max_retries": 3}, keep_thread=True)
+    # each attempt times out at 1.2 s; the call's overall deadline leaves room to join the run
+    connector = make_graph({"timeout": 1.2, "deadline": 10, "max_retries": 3}, keep_thread=True)
     name = session()
     result = connector.send("do it slowly", name)
     assert connector.extract_text(result) == "You said: do it slowly"
