@@ -157,14 +157,13 @@ class HttpClient:
     def deadline(self) -> float:
         return self.policy.deadline if self.policy.deadline is not None else self.timeout
 
-    def budget(self, *, fresh: bool = False) -> DeadlineScope:
+    def budget(self) -> DeadlineScope:
         """``with client.budget():`` -- every request inside shares one deadline (the call's).
 
         A connector opens one around a whole exchange (LangGraph's thread + run, a stream),
         so all its HTTP calls together get :attr:`deadline` seconds, not each of them.
-        ``fresh=True`` starts a new deadline even inside another (a recovery request).
         """
-        return DeadlineScope(self.clock, self.deadline, fresh=fresh)
+        return DeadlineScope(self.clock, self.deadline)
 
     # -- public API (spec) --------------------------------------------------------------
     async def post(

@@ -67,18 +67,17 @@ class DeadlineScope:
     more time than its caller has left.
     """
 
-    __slots__ = ("_budget", "_clock", "_fresh", "_token", "deadline")
+    __slots__ = ("_budget", "_clock", "_token", "deadline")
 
-    def __init__(self, clock: Clock, budget: float, *, fresh: bool = False) -> None:
+    def __init__(self, clock: Clock, budget: float) -> None:
         self._clock = clock
         self._budget = budget
-        self._fresh = fresh
         self._token: Token[Deadline | None] | None = None
         self.deadline: Deadline | None = None
 
     def __enter__(self) -> Deadline:
         outer = _CURRENT.get()
-        if not self._fresh and outer is not None and outer.clock is self._clock and (
+        if outer is not None and outer.clock is self._clock and (
             outer.remaining() <= self._budget
         ):
             self.deadline = outer
