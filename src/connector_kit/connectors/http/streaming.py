@@ -94,8 +94,8 @@ class _Lines:
                 f"{self.count} complete lines): the answer was cut off.", url=self.safe_url)
 
 
-class HttpStream:
-    """An open streamed response: ``status``, ``headers``, then :meth:`lines` (sync)."""
+class _OpenStream:
+    """What the sync and async streams share: the response's status and headers, the gap."""
 
     def __init__(self, client: HttpClient, url: str, response: httpx.Response, gap: _Gap,
                  max_line: int) -> None:
@@ -110,6 +110,10 @@ class HttpStream:
     def mark(self) -> None:
         """An event is complete: the next gap starts now."""
         self._gap.mark()
+
+
+class HttpStream(_OpenStream):
+    """An open streamed response: ``status``, ``headers``, then :meth:`lines` (sync)."""
 
     def lines(self) -> Iterator[bytes]:
         splitter = _Lines(self.client.safe_url(self.url), self._max_line)
@@ -129,21 +133,8 @@ class HttpStream:
         splitter.finish()
 
 
-class AsyncHttpStream:
+class AsyncHttpStream(_OpenStream):
     """An open streamed response: ``status``, ``headers``, then :meth:`lines` (async)."""
-
-    def __init__(self, client: HttpClient, url: str, response: httpx.Response, gap: _Gap,
-                 max_line: int) -> None:
-        self.client = client
-        self.url = url
-        self.status = response.status_code
-        self.headers = response.headers
-        self._response = response
-        self._gap = gap
-        self._max_line = max_line
-
-    def mark(self) -> None:
-        self._gap.mark()
 
     async def lines(self) -> AsyncIterator[bytes]:
         splitter = _Lines(self.client.safe_url(self.url), self._max_line)
