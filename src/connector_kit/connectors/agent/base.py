@@ -5,7 +5,8 @@ yields :class:`HttpCall` objects and receives each decoded response (or, thrown 
 ConnectorError the call ended in, so it can recover, e.g. by joining a run instead of
 re-sending it). A sync driver and an async driver run the same exchange through the
 connector's HttpClient's public methods (``post_sync``/``get_sync``, ``post``/``get``), so a
-client supplied by overriding ``_get_http_client()`` is the one used; ``send()`` is as fast as
+client given with :meth:`BaseAgentConnector.use_http_client` (or supplied by overriding
+``_get_http_client()``, the spec's name) is the one used; ``send()`` is as fast as
 plain sync httpx, ``asend()`` is truly async, and LangGraph's thread flow is written once.
 A *stream exchange* makes its set-up calls the same way and ends with a :class:`StreamCall`,
 which :meth:`BaseAgentConnector.stream` reads event by event. Connectors written against the
@@ -20,7 +21,7 @@ import uuid
 from abc import abstractmethod
 from collections.abc import Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, PrivateAttr
@@ -70,6 +71,7 @@ class BaseAgentConnector(BaseConnector):
         description="Re-send a run that may have reached the server (may pay for it twice).")
 
     _http_client: HttpClient | None = PrivateAttr(default=None)
+    _http_client_given: bool = PrivateAttr(default=False)
 
     # -- what a framework connector implements -------------------------------------------
     @abstractmethod
@@ -233,6 +235,31 @@ class BaseAgentConnector(BaseConnector):
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers
 
+    @property
+    def http_client(self) -> HttpClient:
+        """The HttpClient every request of this connector goes through.
+
+        Built from the config on first use (timeout, retries, secrets, ``max_response_bytes``
+        and the retry extras), unless one was given with :meth:`use_http_client`.
+        """
+        return self._get_http_client()
+
+    def use_http_client(self, client: HttpClient) -> Self:
+        """Send every request through ``client`` from now on; returns the connector.
+
+        E.g. ``connector.use_http_client(HttpClient(transport=httpx.MockTransport(handler)))``
+        in a test, or one client shared by several connectors. The client stays the caller's:
+        the connector's ``close()`` leaves it open (``aclose()`` only releases the running
+        loop's pools, which end with the loop anyway); close it yourself. Its timeout, retry
+        policy and secrets are its own, not the connector config's.
+        """
+        if not isinstance(client, HttpClient):
+            raise TypeError(f"use_http_client needs an HttpClient, got {type(client).__name__}")
+        if self._http_client is not None and not self._http_client_given:
+            self._http_client.close()
+        self._http_client, self._http_client_given = client, True
+        return self
+
     def _get_http_client(self) -> HttpClient:
         """The connector's HttpClient, created on first use and reused (pooled)."""
         if self._http_client is None:
@@ -323,14 +350,18 @@ class BaseAgentConnector(BaseConnector):
             await self._http_client.aclose_loop()
 
     def close(self) -> None:
-        if self._http_client is not None:
+        if self._http_client is not None and not self._http_client_given:
             self._http_client.close()
             self._http_client = None
 
     async def aclose(self) -> None:
-        if self._http_client is not None:
-            await self._http_client.aclose()
-            self._http_client = None
+        if self._http_client is None:
+            return
+        if self._http_client_given:
+            await self._http_client.aclose_loop()
+            return
+        await self._http_client.aclose()
+        self._http_client = None
 
 
 def _ms_since(started: float) -> float:

@@ -62,6 +62,7 @@ class LoopClients:
     inflight: int = 0
     peak: int = 0
     closed: bool = False
+    max_shards: int = MAX_SHARDS
     guard: AsyncGenerator[None, None] | None = None
 
     def pick(self, make: Callable[[], httpx.AsyncClient]) -> int:
@@ -69,7 +70,7 @@ class LoopClients:
         self.inflight += 1
         if self.inflight > self.peak:
             self.peak = self.inflight
-            wanted = min(1 + (self.peak - 1) // PER_SHARD, MAX_SHARDS)
+            wanted = min(1 + (self.peak - 1) // PER_SHARD, self.max_shards)
             while len(self.clients) < wanted:
                 self.clients.append(make())
                 self.busy.append(0)

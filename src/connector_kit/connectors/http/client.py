@@ -31,6 +31,7 @@ import tenacity
 from .._secrets import install_log_redaction, mask_url, redact
 from ..exceptions import (
     ConnectorAuthError,
+    ConnectorConfigError,
     ConnectorError,
     ConnectorHTTPError,
     ConnectorRateLimitError,
@@ -42,7 +43,7 @@ from ..exceptions import (
 from . import _pools
 from ._errors import deadline_error, map_transport_error, too_large_error
 from .clock import Clock, SystemClock
-from .deadline import Deadline, DeadlineScope, install_async, install_sync
+from .deadline import AsyncDeadlineBackend, Deadline, DeadlineScope, install_async, install_sync
 from .retry import (
     RetryPolicy,
     Verdict,
@@ -103,7 +104,18 @@ class HttpClient:
         policy: the full retry policy (backoff, statuses, burst vs quota, deadline).
         clock: time source for waits and deadlines (inject a FakeClock in tests).
         secrets: values removed from every error message and log line.
-        limits: connection limits of the sync client and of each async shard.
+        limits: connection limits of the sync client and of each async shard (of the
+            transports this client builds; a given ``transport`` keeps its own).
+        verify: TLS verification of the transports this client builds.
+        transport: send through this httpx transport instead of building pooled ones -- an
+            ``httpx.MockTransport`` in a test, an ``httpx.HTTPTransport(proxy=..., retries=...)``
+            of your own, a recording transport. An ``httpx.BaseTransport`` serves the sync
+            methods, an ``httpx.AsyncBaseTransport`` the async ones (``MockTransport`` is
+            both); the retries, the deadline, the size bound and the error mapping stay this
+            client's. The deadline bounds every socket operation when the transport is an
+            ``httpx.HTTPTransport`` / ``AsyncHTTPTransport`` (it gets the deadline backend);
+            any other async transport is bounded by one timer per attempt. Closing this
+            client closes the transport too, as ``httpx.Client`` does.
         max_response_bytes: the most a response body may decode to; more is a
             ConnectorResponseError (reading stops there).
     """
@@ -119,7 +131,12 @@ class HttpClient:
         limits: httpx.Limits | None = None,
         verify: bool | ssl.SSLContext = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        if transport is not None and not isinstance(
+                transport, (httpx.BaseTransport, httpx.AsyncBaseTransport)):
+            raise TypeError("transport must be an httpx.BaseTransport or httpx.AsyncBaseTransport, "
+                            f"got {type(transport).__name__}")
         if not (timeout > 0 and timeout != float("inf")):
             raise ValueError(f"timeout must be a finite number > 0, got {timeout!r}")
         if not (isinstance(max_response_bytes, int) and max_response_bytes > 0):
@@ -136,6 +153,7 @@ class HttpClient:
         # Building an SSL context costs ~20-100 ms (CA bundle parsing): share the default one,
         # built on first use, inside the first call's budget.
         self._verify_option = verify
+        self.transport = transport
         self._sync: httpx.Client | None = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _pools.LoopClients] = (
             weakref.WeakKeyDictionary()
@@ -549,13 +567,38 @@ class HttpClient:
         if client is None:
             with self._lock:
                 if self._sync is None:
-                    transport = httpx.HTTPTransport(verify=self._verify, limits=self._limits,
-                                                    trust_env=False)
-                    install_sync(transport)
+                    transport = self._sync_transport()
                     self._sync = httpx.Client(transport=transport, timeout=self.timeout,
                                               trust_env=False)
                 client = self._sync
         return client
+
+    def _sync_transport(self) -> httpx.BaseTransport:
+        given = self.transport
+        if given is None:
+            built = httpx.HTTPTransport(verify=self._verify, limits=self._limits, trust_env=False)
+            install_sync(built)
+            return built
+        if not isinstance(given, httpx.BaseTransport):
+            raise ConnectorConfigError(
+                f"This HttpClient was given an async-only transport ({type(given).__name__}): "
+                "use its async methods (post, arequest, astream), or give it a transport that "
+                "is an httpx.BaseTransport too."
+            )
+        if isinstance(given, httpx.HTTPTransport):
+            install_sync(given)
+        return given
+
+    def _async_transport(self) -> httpx.AsyncBaseTransport | None:
+        """The given transport for the async methods (None: build pooled shards)."""
+        given = self.transport
+        if given is not None and not isinstance(given, httpx.AsyncBaseTransport):
+            raise ConnectorConfigError(
+                f"This HttpClient was given a sync-only transport ({type(given).__name__}): "
+                "use its sync methods (post_sync, request, stream), or give it a transport that "
+                "is an httpx.AsyncBaseTransport too."
+            )
+        return given
 
     def _loop_clients(self) -> _pools.LoopClients:
         # An AsyncClient's pool belongs to the loop it first ran on: keep them per loop.
@@ -566,7 +609,9 @@ class HttpClient:
                 if old.is_closed():
                     entry.abandon()
                     self._async.pop(old, None)
-            clients = self._async[loop] = _pools.LoopClients()
+            # A given transport is one client's: no shards over it.
+            max_shards = 1 if self._async_transport() is not None else _pools.MAX_SHARDS
+            clients = self._async[loop] = _pools.LoopClients(max_shards=max_shards)
         return clients
 
     def _forgetter(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
@@ -587,11 +632,17 @@ class HttpClient:
         return clients.clients[index]
 
     def _new_async_client(self) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(verify=self._verify, limits=self._limits,
+        transport = self._async_transport()
+        backend: AsyncDeadlineBackend | None = None
+        if transport is None:
+            built = httpx.AsyncHTTPTransport(verify=self._verify, limits=self._limits,
                                              trust_env=False)
-        backend = install_async(transport)
+            backend, transport = install_async(built), built
+        elif isinstance(transport, httpx.AsyncHTTPTransport):
+            backend = install_async(transport)
         client = httpx.AsyncClient(transport=transport, timeout=self.timeout, trust_env=False)
-        _pools.BACKENDS[client] = backend
+        if backend is not None:
+            _pools.BACKENDS[client] = backend
         return client
 
     def connects(self) -> int:

@@ -218,7 +218,7 @@ class AsyncDeadlineBackend(httpcore.AsyncNetworkBackend):
 
 
 def _swap_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport,
-                  wrap: typing.Callable[[typing.Any], typing.Any]) -> typing.Any:
+                  wrap: type[DeadlineBackend | AsyncDeadlineBackend]) -> typing.Any:
     # httpx builds the httpcore pool itself and takes no network backend, so the pool's
     # ``_network_backend`` (httpcore 1.x) is replaced; tests/test_http_deadlines.py fails
     # (the trickle and 1xx cases) if a release moves it.
@@ -226,6 +226,8 @@ def _swap_backend(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport,
     inner = getattr(pool, "_network_backend", None)
     if inner is None:  # pragma: no cover - guarded by the tests against the pinned versions
         raise RuntimeError("httpcore's connection pool has no _network_backend: pin httpcore 1.x")
+    if isinstance(inner, wrap):  # a transport given to several clients is wrapped once
+        return inner
     backend = wrap(inner)
     pool._network_backend = backend
     return backend
