@@ -9,7 +9,7 @@ import pytest
 
 from connector_kit.connectors import ConnectorRegistry, FakeClock
 from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
-from connector_kit.testkit.faults import FaultServer
+from connector_kit.testkit.faults.server import FaultServer
 
 T = TypeVar("T")
 

@@ -32,7 +32,7 @@ from connector_kit.connectors import (
     RetryPolicy,
 )
 from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from fixtures.recordings import recorded_body
 
 T = TypeVar("T")

@@ -32,7 +32,7 @@ from connector_kit.connectors import (
 )
 from connector_kit.connectors.agent._frames import NDJSONParser, SSEParser
 from connector_kit.connectors.http.streaming import _Lines
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 THREAD = "0000-thread-1"
 RUN = "0000-run-1"

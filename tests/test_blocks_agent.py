@@ -24,7 +24,7 @@ from connector_kit.blocks import (
 )
 from connector_kit.blocks._progress import progress_bar, progress_enabled
 from connector_kit.connectors import ConnectorRegistry, LangflowConnector
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from fixtures.recordings import recorded_response
 
 #: A real Langflow /run answer with a tool call, recorded from the project's rig

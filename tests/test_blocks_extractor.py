@@ -18,7 +18,7 @@ from connector_kit.blocks import (
     MissingColumnError,
     RowFailedError,
 )
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from fixtures.recordings import recorded_response
 
 #: A real Langflow /run answer with a tool call, recorded from the project's rig

@@ -15,10 +15,10 @@ import pytest
 
 from connector_kit.blocks import AgentBlock, AgentResponseExtractorBlock
 from connector_kit.flow import Flow
-from connector_kit.testkit.cassettes import Cassette
-from connector_kit.testkit.episode import REPLAY_KEY
-from connector_kit.testkit.normalize import normalizer_for
-from connector_kit.testkit.replay import replaying
+from connector_kit.testkit.recording.cassettes import Cassette
+from connector_kit.testkit.recording.episode import REPLAY_KEY
+from connector_kit.testkit.recording.normalize import normalizer_for
+from connector_kit.testkit.recording.replay import replaying
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 

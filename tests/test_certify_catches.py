@@ -15,14 +15,14 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from connector_kit.connectors import BaseConnector, LangGraphConnector
-from connector_kit.testkit.certify import (
+from connector_kit.testkit.certify.framework import (
     CertificationReport,
     CheckResult,
     certify,
     make_plan,
     plan_checks,
 )
-from connector_kit.testkit.report import to_json, to_junit, to_markdown, write_reports
+from connector_kit.testkit.certify.report import to_json, to_junit, to_markdown, write_reports
 from fixtures import bad_connectors as bad
 from fixtures.final_responses import changed_by
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.connectors import LangGraphConnector
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from fixtures.changed_connectors import NoToolResultLangGraph
 from fixtures.final_responses import changed_by
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from connector_kit.connectors import BaseConnector, LangflowConnector, LangGraphConnector
-from connector_kit.testkit.cassettes import Cassette
-from connector_kit.testkit.diff import DiffReport, diff_connectors
+from connector_kit.testkit.diff.connectors import DiffReport, diff_connectors
+from connector_kit.testkit.recording.cassettes import Cassette
 from fixtures import changed_connectors as changed
 from fixtures.final_responses import changed_by
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from connector_kit.cli import main
-from connector_kit.testkit.cassettes import Cassette
-from connector_kit.testkit.drift import DriftError, drift_report
+from connector_kit.testkit.diff.drift import DriftError, drift_report
+from connector_kit.testkit.recording.cassettes import Cassette
 
 COMMITTED = Path(__file__).resolve().parents[1] / "cassettes" / "langgraph"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 
-from connector_kit.testkit.cassettes import (
+from connector_kit.testkit.diff.drift import compare_cassettes
+from connector_kit.testkit.recording.cassettes import (
     Cassette,
     Interaction,
     Outcome,
     RecordedRequest,
     RecordedResponse,
 )
-from connector_kit.testkit.drift import compare_cassettes
-from connector_kit.testkit.normalize import LANGFLOW, LANGGRAPH
+from connector_kit.testkit.recording.normalize import LANGFLOW, LANGGRAPH
 
 
 def _cassette(body: str, content_type: str) -> Cassette:

@@ -28,7 +28,7 @@ from connector_kit.connectors import (
     MissingParameterError,
 )
 from connector_kit.connectors.llm import operations_document
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 THREADS = [{"thread_id": "00000000-0000-4000-8000-000000000001"},
            {"thread_id": "00000000-0000-4000-8000-000000000002"}]

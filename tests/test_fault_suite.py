@@ -25,8 +25,8 @@ from connector_kit.connectors import (
     LangGraphConnector,
     RetryPolicy,
 )
-from connector_kit.testkit.certify import CertificationReport, CheckFailed, certify
-from connector_kit.testkit.fault_suite import (
+from connector_kit.testkit.certify.framework import CertificationReport, CheckFailed, certify
+from connector_kit.testkit.certify.suites.faults import (
     FAULTS,
     FaultHarness,
     SuiteClock,
@@ -34,7 +34,7 @@ from connector_kit.testkit.fault_suite import (
     exchange_from_cassette,
     run_fault,
 )
-from connector_kit.testkit.faults import FaultServer, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import pytest
 from connector_kit.blocks import AgentBlock, AgentResponseExtractorBlock, MissingColumnError
 from connector_kit.connectors import ConnectorConfigError
 from connector_kit.flow import Flow, FlowConfigError, substitute_env
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 KEY = "lf-SECRET-key-987654321"
 

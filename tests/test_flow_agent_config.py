@@ -21,7 +21,7 @@ from connector_kit.flow import (
     reset_agent_config,
     set_agent_config,
 )
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 KEY = "runtime-SECRET-key-13579"
 

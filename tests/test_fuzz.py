@@ -18,9 +18,8 @@ from connector_kit.connectors import (
     LangflowConnector,
     LangGraphConnector,
 )
-from connector_kit.testkit.cassettes import Cassette
-from connector_kit.testkit.certify import certify
-from connector_kit.testkit.fuzz import (
+from connector_kit.testkit.certify.framework import certify
+from connector_kit.testkit.fuzz.engine import (
     PROPERTIES,
     RESPONSE_PROPERTIES,
     corpus_dir_for,
@@ -29,7 +28,7 @@ from connector_kit.testkit.fuzz import (
     load_cassettes,
     main,
 )
-from connector_kit.testkit.fuzz_strategies import (
+from connector_kit.testkit.fuzz.strategies import (
     HttpCase,
     http_sweep,
     mutated_responses,
@@ -39,6 +38,7 @@ from connector_kit.testkit.fuzz_strategies import (
     shaped_responses,
     slots,
 )
+from connector_kit.testkit.recording.cassettes import Cassette
 from fixtures.fragile_connector import FragileLangflowConnector, FragileLangGraphConnector
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,10 +27,10 @@ from connector_kit._safe_yaml import (
     safe_name,
 )
 from connector_kit.flow import Flow, FlowConfigError
-from connector_kit.testkit.cassettes import Cassette, CassetteError
-from connector_kit.testkit.certify import Declaration, DeclarationError
+from connector_kit.testkit.certify.framework import Declaration, DeclarationError
 from connector_kit.testkit.kit import ConnectorTestKit
-from connector_kit.testkit.scenarios import Catalogue, ScenarioError
+from connector_kit.testkit.recording.cassettes import Cassette, CassetteError
+from connector_kit.testkit.recording.scenarios import Catalogue, ScenarioError
 
 REPO = Path(__file__).resolve().parents[1]
 CASSETTES = REPO / "cassettes" / "langgraph"
@@ -70,13 +70,15 @@ def test_an_alias_bomb_is_refused_within_bounded_memory(tmp_path: Path, where: s
     bomb = alias_bomb()
     assert len(bomb.encode()) < 5000  # a small file: 9**12 leaves once expanded
     loaders = {
-        "cassette": ("from connector_kit.testkit.cassettes import Cassette as C, CassetteError as E",
+        "cassette": ("from connector_kit.testkit.recording.cassettes import "
+                     "Cassette as C, CassetteError as E",
                      "C.load(Path('x.yaml'))"),
         "flow": ("from connector_kit.flow import Flow as C, FlowConfigError as E",
                  "C.from_yaml('x.yaml')"),
-        "catalogue": ("from connector_kit.testkit.scenarios import Catalogue as C, ScenarioError as E",
+        "catalogue": ("from connector_kit.testkit.recording.scenarios import "
+                      "Catalogue as C, ScenarioError as E",
                       "C.load(Path('x.yaml'))"),
-        "declaration": ("from connector_kit.testkit.certify import Declaration as C, "
+        "declaration": ("from connector_kit.testkit.certify.framework import Declaration as C, "
                         "DeclarationError as E", "C.load(Path('.'), ('contract',))"),
     }
     name = "certify.yaml" if where == "declaration" else "x.yaml"
@@ -99,7 +101,7 @@ def test_deep_nesting_is_refused_instead_of_crashing_the_interpreter(tmp_path: P
     (tmp_path / "deep.yaml").write_text("[" * 200_000, encoding="utf-8")
     result = run_limited("""
         from pathlib import Path
-        from connector_kit.testkit.cassettes import Cassette, CassetteError
+        from connector_kit.testkit.recording.cassettes import Cassette, CassetteError
         try:
             Cassette.load(Path("deep.yaml"))
         except CassetteError as exc:

@@ -35,7 +35,7 @@ from connector_kit.connectors import (
     RetryPolicy,
 )
 from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
-from connector_kit.testkit.faults import FaultServer, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 
 OK = {"ok": True}
 

@@ -27,7 +27,7 @@ from connector_kit.connectors import (
     RetryPolicy,
 )
 from connector_kit.connectors.http.deadline import current_deadline
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 USER = [{"role": "user", "content": "hi"}]
 LANGFLOW_OK = b'{"session_id": "s", "outputs": []}'

@@ -22,7 +22,7 @@ from connector_kit.connectors import (
     HttpClient,
     LangflowConnector,
 )
-from connector_kit.testkit.faults import FaultServer, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 
 MB = 1024 * 1024
 

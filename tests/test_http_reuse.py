@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from connector_kit.connectors import ConnectorConfig, HttpClient, LangflowConnector
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 OK = {"session_id": "s", "outputs": []}
 

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from connector_kit import cli
 from connector_kit.cli import main
-from connector_kit.testkit.cassettes import Cassette
+from connector_kit.testkit.recording.cassettes import Cassette
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGUE = REPO / "examples" / "my_framework" / "cassettes"

@@ -12,13 +12,16 @@ import pytest
 
 from connector_kit.connectors import LangGraphConnector, OpCall, OperationContext
 from connector_kit.connectors.agent.langgraph_ops import ThreadParams
-from connector_kit.testkit.cassettes import SECTION, load_document
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
-from connector_kit.testkit.normalize import normalizer_for
-from connector_kit.testkit.operation_record import record_operation_scenario, replay_operation_scenario
-from connector_kit.testkit.operation_scenarios import OperationScenario, Step, load_catalogue
-from connector_kit.testkit.scenarios import ScenarioError
+from connector_kit.testkit.recording.cassettes import SECTION, load_document
+from connector_kit.testkit.recording.normalize import normalizer_for
+from connector_kit.testkit.recording.operation_record import (
+    record_operation_scenario,
+    replay_operation_scenario,
+)
+from connector_kit.testkit.recording.operation_scenarios import OperationScenario, Step, load_catalogue
+from connector_kit.testkit.recording.scenarios import ScenarioError
 
 FAKE_KEY = "fake-key-for-record-tests-0000"
 THREAD = "0190a1b2-0000-7000-8000-00000000abcd"

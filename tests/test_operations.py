@@ -29,7 +29,7 @@ from connector_kit.connectors import (
     MissingParameterError,
     OperationParams,
 )
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 FAKE_KEY = "fake-key-for-tests-0000"
 THREAD = "00000000-0000-4000-8000-000000000001"

@@ -18,7 +18,7 @@ import httpcore  # noqa: F401  (see below)
 import pytest
 import yaml
 
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
 
 pytest_plugins = ["pytester"]
@@ -243,7 +243,7 @@ def test_the_kit_replays_certifies_and_diffs_a_pytest_recording_cassette(
     assert [r.status for r in report.results] == ["passed"]
     assert "first replay" in report.results[0].detail
 
-    from connector_kit.testkit.diff import diff_connectors
+    from connector_kit.testkit.diff.connectors import diff_connectors
 
     compared = diff_connectors("langgraph", "langgraph", folder)
     assert compared.ok and [s.request_count for s in compared.scenarios] == [(2, 2)]

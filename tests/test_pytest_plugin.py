@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 pytest_plugins = ["pytester"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector_kit.testkit.scrub import (
+from connector_kit.testkit.recording.scrub import (
     KEY_SHAPES,
     PLACEHOLDER,
     SecretLeakError,
@@ -135,7 +135,7 @@ def test_auth_headers_are_recognised(name: str, auth: bool) -> None:
 
 
 def test_url_encoded_secret_is_scrubbed_and_found() -> None:
-    from connector_kit.testkit.scrub import scan_text, scrub_text
+    from connector_kit.testkit.recording.scrub import scan_text, scrub_text
 
     secret = "k3y/with+odd=chars&more"
     url = "http://localhost/run?x-api-key=k3y%2Fwith%2Bodd%3Dchars%26more"

@@ -28,10 +28,10 @@ from connector_kit.connectors._secrets import (
     redact,
     secret_forms,
 )
-from connector_kit.testkit.cassettes import Cassette
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
-from connector_kit.testkit.scrub import KEY_SHAPES, PLACEHOLDER, scan_files, scrub_text
+from connector_kit.testkit.recording.cassettes import Cassette
+from connector_kit.testkit.recording.scrub import KEY_SHAPES, PLACEHOLDER, scan_files, scrub_text
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "connector_kit"
 

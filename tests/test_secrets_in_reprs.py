@@ -23,7 +23,7 @@ from connector_kit.connectors import (
     LangflowConnector,
     LangGraphConnector,
 )
-from connector_kit.testkit.faults import FaultServer, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 
 KEY = "fake-test-key-SECRET-9f8e7d6c5b4a"
 Closing = Callable[[Any], Any]

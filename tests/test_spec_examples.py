@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import connector_kit.connectors as connectors
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 pytestmark = pytest.mark.usefixtures("restore_registry")
 

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connector_kit.testkit.cassettes import Cassette
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
-from connector_kit.testkit.scenarios import Catalogue
+from connector_kit.testkit.recording.cassettes import Cassette
+from connector_kit.testkit.recording.scenarios import Catalogue
 
 THREAD = "11111111-2222-4333-8444-555555555555"
 RUN = "66666666-7777-4888-8999-000000000000"

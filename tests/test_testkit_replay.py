@@ -26,15 +26,15 @@ import yaml
 
 from connector_kit._safe_yaml import dump_yaml
 from connector_kit.connectors import FakeClock, LangGraphConnector
-from connector_kit.testkit import episode, interception
-from connector_kit.testkit import record as record_module
-from connector_kit.testkit.cassettes import Cassette, CassetteError
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
-from connector_kit.testkit.interception import OfflineError
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
-from connector_kit.testkit.normalize import LANGGRAPH
-from connector_kit.testkit.replay import ReplayMismatchError, StaleCassetteError, replaying
-from connector_kit.testkit.scrub import PLACEHOLDER, SecretLeakError
+from connector_kit.testkit.recording import episode, interception
+from connector_kit.testkit.recording import record as record_module
+from connector_kit.testkit.recording.cassettes import Cassette, CassetteError
+from connector_kit.testkit.recording.interception import OfflineError
+from connector_kit.testkit.recording.normalize import LANGGRAPH
+from connector_kit.testkit.recording.replay import ReplayMismatchError, StaleCassetteError, replaying
+from connector_kit.testkit.recording.scrub import PLACEHOLDER, SecretLeakError
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH_CASSETTES = REPO / "cassettes" / "langgraph"

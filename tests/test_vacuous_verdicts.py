@@ -17,14 +17,14 @@ from rich.console import Console
 
 from connector_kit import cli
 from connector_kit.cli import main
-from connector_kit.testkit.certify import (
+from connector_kit.testkit.certify.framework import (
     CertificationReport,
     Check,
     CheckResult,
     DeclarationError,
     certify,
 )
-from connector_kit.testkit.diff import diff_connectors
+from connector_kit.testkit.diff.connectors import diff_connectors
 
 REPO = Path(__file__).resolve().parents[1]
 LANGGRAPH = REPO / "cassettes" / "langgraph"

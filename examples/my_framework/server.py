@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from connector_kit.testkit.faults import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 
 def answer(request: ReceivedRequest, key: str) -> Reply:

@@ -46,8 +46,8 @@ def _cassettes_for(target: str, given: str | None) -> Path | None:
 # -- certify ----------------------------------------------------------------------------------
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from .testkit.certify import certify, suite_names
-    from .testkit.report import render, write_reports
+    from .testkit.certify.framework import certify, suite_names
+    from .testkit.certify.report import render, write_reports
 
     targets = args.targets or [*BUILTIN_AGENTS, *(["monty"] if _monty_available() else [])]
     if args.cassettes and len(targets) != 1:
@@ -89,8 +89,8 @@ def _monty_available() -> bool:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from .testkit.kit import ConnectorTestKit
+    from .testkit.recording.scrub import assert_no_leaks
     from .testkit.rig import load_rig, rig_metadata
-    from .testkit.scrub import assert_no_leaks
 
     framework = args.framework
     out = Path(args.out) if args.out else _find_dir("cassettes") / framework
@@ -150,8 +150,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def _operation_scenarios(catalogue_dir: Path, names: list[str] | None) -> list[Any]:
-    from .testkit.operation_scenarios import FOLDER, load_catalogue
-    from .testkit.scenarios import ScenarioError
+    from .testkit.recording.operation_scenarios import FOLDER, load_catalogue
+    from .testkit.recording.scenarios import ScenarioError
 
     found = load_catalogue(catalogue_dir / FOLDER)
     if not found:
@@ -167,8 +167,8 @@ def _operation_scenarios(catalogue_dir: Path, names: list[str] | None) -> list[A
 
 def _record_operations(kit: Any, scenarios: list[Any], out: Path, table: Table, **live: Any) -> int:
     """Record operation scenarios into ``out``; the number whose steps did not end as expected."""
-    from .testkit.operation_record import record_operation_scenario
-    from .testkit.operation_scenarios import met
+    from .testkit.recording.operation_record import record_operation_scenario
+    from .testkit.recording.operation_scenarios import met
 
     out.mkdir(parents=True, exist_ok=True)
     context = {"url": live["url"].rstrip("/"), "api_key": live["api_key"], **live["context"]}
@@ -190,8 +190,8 @@ def _record_operations(kit: Any, scenarios: list[Any], out: Path, table: Table, 
 # -- diff ---------------------------------------------------------------------------------------
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .testkit.diff import diff_connectors
-    from .testkit.episode import load_connector
+    from .testkit.diff.connectors import diff_connectors
+    from .testkit.recording.episode import load_connector
 
     cassettes = _cassettes_for(args.control, args.cassettes)
     if cassettes is None:
@@ -225,7 +225,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 # -- drift --------------------------------------------------------------------------------------
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from .testkit.drift import drift_report
+    from .testkit.diff.drift import drift_report
 
     report = drift_report(Path(args.committed), Path(args.fresh), connector=args.connector)
     # Plain print: findings are long lines a terminal may wrap, but a log must keep whole.
@@ -241,7 +241,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 # -- matrix -------------------------------------------------------------------------------------
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from .testkit.matrix import run_matrix
+    from .testkit.diff.matrix import run_matrix
 
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
     committed = Path(args.cassettes) if args.cassettes else _find_dir("cassettes") / args.framework
@@ -272,7 +272,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 # -- scan, rig, bench, fuzz ---------------------------------------------------------------------
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from .testkit.scrub import scan_files
+    from .testkit.recording.scrub import scan_files
 
     paths = [Path(p) for p in args.paths] or [_find_dir("cassettes")]
     missing = [str(p) for p in paths if not p.exists()]
@@ -326,7 +326,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from .testkit import fuzz
+    from .testkit.fuzz import engine as fuzz
 
     cassettes = _cassettes_for(args.target, args.cassettes)
     return fuzz.main(args.target, cassettes if cassettes and cassettes.is_dir() else None,
@@ -335,7 +335,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 def cmd_operations(args: argparse.Namespace) -> int:
     from .connectors.llm import operations_document
-    from .testkit.episode import load_connector
+    from .testkit.recording.episode import load_connector
 
     text = load_connector(args.target).to_llm() if args.target else operations_document()
     if args.write:

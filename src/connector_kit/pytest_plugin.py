@@ -42,12 +42,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from .testkit.cassettes import Outcome
-from .testkit.scenarios import as_messages
+from .testkit.recording.cassettes import Outcome
+from .testkit.recording.scenarios import as_messages
 
 if TYPE_CHECKING:
-    from .testkit.interception import KitHooks
     from .testkit.kit import ConnectorTestKit
+    from .testkit.recording.interception import KitHooks
 
 _SESSION_KEY = pytest.StashKey["_KitSession"]()
 _REPORT_KEY = pytest.StashKey[pytest.TestReport]()
@@ -107,8 +107,8 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     if item is None or item.get_closest_marker("connector_kit") is None:
         return
     session = _session(item)
-    from .testkit.cassettes import KitPersister
-    from .testkit.replay import register_matchers
+    from .testkit.recording.cassettes import KitPersister
+    from .testkit.recording.replay import register_matchers
 
     hooks = session.hooks
     vcr.before_record_request = hooks.request
@@ -127,9 +127,9 @@ class _KitSession:
     """What the plugin knows about one connector_kit test, before its fixtures run."""
 
     def __init__(self, item: pytest.Item) -> None:
-        from .testkit.episode import REPLAY_KEY, load_connector
-        from .testkit.interception import KitHooks
-        from .testkit.normalize import normalizer_for
+        from .testkit.recording.episode import REPLAY_KEY, load_connector
+        from .testkit.recording.interception import KitHooks
+        from .testkit.recording.normalize import normalizer_for
 
         marker = item.get_closest_marker("connector_kit")
         assert marker is not None
@@ -179,7 +179,7 @@ class BoundKit:
         return str(getattr(getattr(self._vcr, "record_mode", None), "value", "disabled"))
 
     def _recorded_calls(self) -> list[dict[str, Any]]:
-        from .testkit.cassettes import SECTION, CassetteError, load_document
+        from .testkit.recording.cassettes import SECTION, CassetteError, load_document
 
         if self.cassette is None or not self.cassette.is_file():
             return []
@@ -194,7 +194,7 @@ class BoundKit:
         """Send ``messages`` (recorded or replayed per the mode); the outcome, or the error."""
         from .connectors.base import ConnectorConfig
         from .connectors.exceptions import ConnectorError
-        from .testkit.episode import REPLAY_KEY, outcome_of_response
+        from .testkit.recording.episode import REPLAY_KEY, outcome_of_response
 
         index = self._count
         self._count += 1
@@ -231,8 +231,8 @@ class BoundKit:
         return outcome
 
     def _kit_failure(self, exc: Exception) -> Exception:
-        from .testkit.cassettes import CassetteError
-        from .testkit.replay import mismatch_error
+        from .testkit.recording.cassettes import CassetteError
+        from .testkit.recording.replay import mismatch_error
 
         if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
             if not self.cassette or not self.cassette.exists():
@@ -243,8 +243,8 @@ class BoundKit:
         return exc
 
     def _record(self, index: int, inputs: dict[str, Any], url: str, outcome: Outcome) -> None:
-        from .testkit.cassettes import set_section
-        from .testkit.scrub import scrub_value
+        from .testkit.recording.cassettes import set_section
+        from .testkit.recording.scrub import scrub_value
 
         hooks = self._session.hooks
         entry = {**scrub_value(inputs, hooks.secrets),
@@ -283,7 +283,7 @@ class BoundKit:
 
 
 def _shown(config: dict[str, Any]) -> dict[str, Any]:
-    from .testkit.scrub import PLACEHOLDER
+    from .testkit.recording.scrub import PLACEHOLDER
 
     return {k: PLACEHOLDER if ("key" in k or "token" in k) and v else v for k, v in config.items()}
 
@@ -316,7 +316,7 @@ def connector_kit(request: pytest.FixtureRequest, vcr_config: dict[str, Any]) ->
     if cassette is not None and report is not None and report.failed and cassette.dirty:
         kept = _keep_failed(cassette)
         cassette.dirty = False  # vcrpy saves on exit only when dirty: the committed file stays
-        from .testkit.cassettes import clear_section
+        from .testkit.recording.cassettes import clear_section
 
         clear_section(cassette.path)
         report.sections.append(("connector-kit", f"the test failed, so {cassette.path} was not "
@@ -324,8 +324,8 @@ def connector_kit(request: pytest.FixtureRequest, vcr_config: dict[str, Any]) ->
 
 
 def _keep_failed(cassette: Any) -> Path:
-    from .testkit.cassettes import KitPersister
-    from .testkit.record import failed_attempts_dir
+    from .testkit.recording.cassettes import KitPersister
+    from .testkit.recording.record import failed_attempts_dir
 
     target = failed_attempts_dir() / "pytest" / hashlib.sha256(
         str(cassette.path).encode()).hexdigest()[:12] / Path(cassette.path).name
@@ -361,7 +361,7 @@ def certification_tests(target: str, cassettes: str | Path | None = None, *,
     ``test_langflow = certification_tests("langflow", "cassettes/langflow")`` in a test module
     makes ``pytest -n auto`` spread the checks over all cores.
     """
-    from .testkit.certify import make_plan, plan_checks
+    from .testkit.certify.framework import make_plan, plan_checks
 
     plan = make_plan(target, Path(cassettes) if cassettes is not None else None, options=options)
     checks = plan_checks(plan, suites)

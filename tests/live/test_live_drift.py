@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from connector_kit.cli import main
-from connector_kit.testkit.drift import drift_report
+from connector_kit.testkit.diff.drift import drift_report
 from connector_kit.testkit.kit import ConnectorTestKit
 from connector_kit.testkit.rig import RigHandle
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from connector_kit.cli import main
-from connector_kit.testkit.matrix import run_matrix
+from connector_kit.testkit.diff.matrix import run_matrix
 from connector_kit.testkit.rig import load_rig
 
 from .conftest import REPO, wanted

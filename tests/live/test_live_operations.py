@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from connector_kit.connectors import ConnectorConfig, LangflowConnector, LangGraphConnector
-from connector_kit.testkit.operation_scenarios import OperationScenario, load_catalogue, met, run_steps
+from connector_kit.testkit.recording.operation_scenarios import (
+    OperationScenario,
+    load_catalogue,
+    met,
+    run_steps,
+)
 from connector_kit.testkit.rig import RigHandle
 
 pytestmark = pytest.mark.live

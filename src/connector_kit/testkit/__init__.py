@@ -5,7 +5,6 @@ Hypothesis-based fuzzing (:mod:`connector_kit.testkit.fuzz`) and the benchmarks
 Hypothesis and matplotlib, which nothing else here needs.
 """
 
-from .cassettes import Cassette, CassetteError, Interaction, KitPersister, Outcome
 from .certify import (
     CertificationReport,
     Check,
@@ -16,18 +15,34 @@ from .certify import (
     certify,
     register_suite,
 )
-from .diff import DiffReport, diff_connectors
-from .drift import DriftReport, drift_report
-from .episode import TargetError, load_connector
+from .diff import DiffReport, DriftReport, diff_connectors, drift_report
 from .faults import FaultServer, Reply, json_reply
-from .interception import KitHooks, OfflineError, kit_vcr
 from .kit import ConnectorTestKit, ReplayResult
-from .normalize import Normalizer, register_normalizer
-from .record import RecordResult
-from .replay import ReplayError, ReplayMismatchError, StaleCassetteError, replaying
+from .recording import (
+    Cassette,
+    CassetteError,
+    Catalogue,
+    Interaction,
+    KitHooks,
+    KitPersister,
+    Normalizer,
+    OfflineError,
+    Outcome,
+    RecordResult,
+    ReplayError,
+    ReplayMismatchError,
+    Scenario,
+    ScenarioError,
+    SecretLeakError,
+    StaleCassetteError,
+    TargetError,
+    kit_vcr,
+    load_connector,
+    register_normalizer,
+    replaying,
+    scan_files,
+)
 from .rig import Rig, RigError, RigHandle, load_rig
-from .scenarios import Catalogue, Scenario, ScenarioError
-from .scrub import SecretLeakError, scan_files
 
 __all__ = [
     "Cassette",

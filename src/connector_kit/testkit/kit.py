@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from .._safe_yaml import safe_name
 from ..connectors.base import BaseConnector
-from .cassettes import Cassette, CassetteError, Outcome
-from .episode import REPLAY_KEY, build_connector, load_connector, run_connector
-from .interception import KitHooks, kit_vcr, offline
 from .jsondiff import Difference, diff
-from .normalize import Normalizer, normalizer_for
-from .record import RecordResult, record_scenario
-from .replay import MatchKey, ReplayError, mismatch_error, stale_error, vcr_key
-from .scenarios import Catalogue, Scenario, ScenarioError
-from .scrub import PLACEHOLDER
-from .wire import replaying
+from .recording.cassettes import Cassette, CassetteError, Outcome
+from .recording.episode import REPLAY_KEY, build_connector, load_connector, run_connector
+from .recording.interception import KitHooks, kit_vcr, offline
+from .recording.normalize import Normalizer, normalizer_for
+from .recording.record import RecordResult, record_scenario
+from .recording.replay import MatchKey, ReplayError, mismatch_error, stale_error, vcr_key
+from .recording.scenarios import Catalogue, Scenario, ScenarioError
+from .recording.scrub import PLACEHOLDER
+from .recording.wire import replaying
 
 if TYPE_CHECKING:
-    from .certify import CertificationReport
+    from .certify.framework import CertificationReport
 
 #: YAML files a cassette folder holds that are not cassettes (the catalogue, the declaration).
 _NOT_CASSETTES = frozenset({"scenarios.yaml", "certify.yaml"})
@@ -228,7 +228,7 @@ class ConnectorTestKit:
 
     # -- certify -----------------------------------------------------------------------
     def certify(self, **kwargs: Any) -> CertificationReport:
-        """Run the certification suites; see :func:`connector_kit.testkit.certify.certify`."""
-        from .certify import certify
+        """Run the certification suites; see :func:`connector_kit.testkit.certify.framework.certify`."""
+        from .certify.framework import certify
 
         return certify(self, **kwargs)

@@ -3,7 +3,7 @@
 For each built-in agent connector (Langflow, LangGraph) the benchmark uses the committed
 cassettes under ``cassettes/<name>/`` when there are successful ones, else it records a
 small cassette set into a temporary folder from a
-:class:`~connector_kit.testkit.faults.FaultServer` answering with real (trimmed) framework
+:class:`~connector_kit.testkit.faults.server.FaultServer` answering with real (trimmed) framework
 responses, through ``ConnectorTestKit.record`` -- the same path a contributor records with.
 
 - **replay**: ``ConnectorTestKit.replay(scenario)`` (load and parse the cassette, build the
@@ -35,8 +35,8 @@ import vcr
 
 from ...connectors.agent.base import BaseAgentConnector
 from ..bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
-from ..fault_suite import FaultHarness, SuccessExchange, builtin_exchange, exchange_from_cassette
-from ..faults import FaultServer
+from ..certify.suites.faults import FaultHarness, SuccessExchange, builtin_exchange, exchange_from_cassette
+from ..faults.server import FaultServer
 from ..kit import ConnectorTestKit
 
 FRAMEWORKS = ("langflow", "langgraph")
@@ -92,7 +92,7 @@ def find_cassettes(name: str) -> Path | None:
 def record_fixture(name: str, folder: Path) -> Path:
     """Record the small catalogue of ``name`` into ``folder`` from a loopback FaultServer."""
     from ...connectors.registry import ConnectorRegistry
-    from ..episode import load_connector
+    from ..recording.episode import load_connector
 
     cls = load_connector(name)
     assert issubclass(cls, BaseAgentConnector) and ConnectorRegistry.get(name) is cls
@@ -134,8 +134,8 @@ def _time(call: Any, n: int) -> list[float]:
 _SERVER = """
 import json, sys
 from connector_kit.connectors import LangflowConnector
-from connector_kit.testkit.fault_suite import FaultHarness, Step, SuccessExchange
-from connector_kit.testkit.faults import FaultServer
+from connector_kit.testkit.certify.suites.faults import FaultHarness, Step, SuccessExchange
+from connector_kit.testkit.faults.server import FaultServer
 with open(sys.argv[1], encoding="utf-8") as fh:
     steps = [Step(**{**s, "body": s["body"].encode("utf-8")}) for s in json.load(fh)]
 exchange = SuccessExchange("http://localhost/", {}, {}, [], "s", steps, "bench")
@@ -255,7 +255,7 @@ def _measure_framework(name: str, folder: Path, n: int, report: BenchReport, tmp
 
 
 def _certify(name: str, folder: Path, reps: int, quick: bool, report: BenchReport) -> None:
-    from ..certify import certify
+    from ..certify.framework import certify
 
     options = {"fuzz": {"examples": 10}} if quick else None
     walls: list[float] = []

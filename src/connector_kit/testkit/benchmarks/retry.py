@@ -1,6 +1,6 @@
 """Retries measured for real on loopback: what an attempt costs, how exactly waits are slept.
 
-Three measurements against a :class:`~connector_kit.testkit.faults.FaultServer` on
+Three measurements against a :class:`~connector_kit.testkit.faults.server.FaultServer` on
 127.0.0.1 (real sockets, a kept-alive pooled connection), all with the real system clock:
 
 - **overhead per retry attempt**: calls answered ``503 x k`` then ``200`` (k = 1, 2, 3) with a
@@ -28,7 +28,7 @@ from typing import Any
 
 from ...connectors.http import HttpClient, RetryPolicy, SystemClock
 from ..bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
-from ..faults import FaultServer, Reply, json_reply
+from ..faults.server import FaultServer, Reply, json_reply
 
 OK_BODY = {"ok": True, "text": "done"}
 PAYLOAD = {"input_value": "retry bench"}
@@ -67,7 +67,7 @@ def _row(case: str, n: int, configured_ms: float | None, samples: list[float], *
 #: ``/fail/<k>/<nonce>`` answers 503 to the first k requests of each nonce, then 200.
 _SERVER = """
 import sys, threading
-from connector_kit.testkit.faults import FaultServer, Reply, json_reply
+from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 seen = {}
 lock = threading.Lock()
 def handler(request):

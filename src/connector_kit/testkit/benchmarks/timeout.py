@@ -1,6 +1,6 @@
 """Timeouts and deadlines measured for real: how late does a call return against a bad server?
 
-A :class:`~connector_kit.testkit.faults.FaultServer` on 127.0.0.1 accepts the request and then
+A :class:`~connector_kit.testkit.faults.server.FaultServer` on 127.0.0.1 accepts the request and then
 never answers (a hang), or answers a valid body 50 ms per piece (a trickle that beats any
 per-read timeout). ``LangflowConnector.send()`` and ``asend()`` are timed with ``perf_counter``
 (real system clock, real waits); ``overshoot_ms`` = returned - budget, where the budget is the
@@ -33,7 +33,7 @@ from typing import Any
 
 from ...connectors import ConnectorConfig, ConnectorTimeoutError, LangflowConnector, LangGraphConnector
 from ..bench import BenchReport, Series, median, ms_since, rounded
-from ..faults import FaultServer, ReceivedRequest, Reply
+from ..faults.server import FaultServer, ReceivedRequest, Reply
 
 GOAL_MS = 50.0
 COLD_TIMEOUT = 0.2

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..connectors.base import BaseConnector
-from .cassettes import Cassette, Outcome
-from .episode import REPLAY_KEY, class_path, load_connector, run_connector
-from .interception import KitHooks, OfflineError, kit_vcr, offline
-from .jsondiff import Difference, diff
-from .kit import ConnectorTestKit
-from .normalize import Normalizer
-from .replay import MatchKey, vcr_key
-from .wire import replaying
+from ...connectors.base import BaseConnector
+from ..jsondiff import Difference, diff
+from ..kit import ConnectorTestKit
+from ..recording.cassettes import Cassette, Outcome
+from ..recording.episode import REPLAY_KEY, class_path, load_connector, run_connector
+from ..recording.interception import KitHooks, OfflineError, kit_vcr, offline
+from ..recording.normalize import Normalizer
+from ..recording.replay import MatchKey, vcr_key
+from ..recording.wire import replaying
 
 
 class _Positional:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._safe_yaml import load_yaml, safe_name, validate
-from ..connectors.exceptions import ConnectorKitError
+from ..._safe_yaml import load_yaml, safe_name, validate
+from ...connectors.exceptions import ConnectorKitError
 from .schemas import CatalogueFile
 
 CATALOGUE = "scenarios.yaml"

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from .cassettes import Cassette
+from ..recording.cassettes import Cassette
 
 Path_ = tuple[str | int, ...]
 

@@ -20,13 +20,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..connectors.base import BaseConnector, ConnectorConfig
-from ..connectors.exceptions import ExecutorError
-from ..connectors.executor import ExecutionConfig, ExecutionResult, catalogue_of
-from ..connectors.operations import RESULT_TYPES, Operation
-from .certify import Check, CheckFailed, Plan, register_suite
-from .interception import offline
-from .operation_scenarios import FOLDER, recorded_operation_scenarios
+from ....connectors.base import BaseConnector, ConnectorConfig
+from ....connectors.exceptions import ExecutorError
+from ....connectors.executor import ExecutionConfig, ExecutionResult, catalogue_of
+from ....connectors.operations import RESULT_TYPES, Operation
+from ...recording.interception import offline
+from ...recording.operation_scenarios import FOLDER, recorded_operation_scenarios
+from ..framework import Check, CheckFailed, Plan, register_suite
 
 _UNKNOWN = "__not_a_parameter__"
 #: Values of every JSON kind: each field is tried with those its model refuses.
@@ -109,7 +109,7 @@ def _check_to_llm(cls: type[BaseConnector]) -> dict[str, Any]:
 # -- fuzz -----------------------------------------------------------------------------------------
 
 def _check_fuzz(cls: type[BaseConnector], plan: Plan) -> dict[str, Any]:
-    from .certify import _sample_options
+    from ..framework import _sample_options
 
     connector = cls(config=ConnectorConfig(url="http://127.0.0.1:9/api/v1/run/ck-fuzz", max_retries=0,
                                            timeout=2), **_sample_options(cls, plan))
@@ -163,7 +163,7 @@ def _random_cases(connector: BaseConnector, op: Operation, examples: int) -> int
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from .fuzz_strategies import json_values
+    from ...fuzz.strategies import json_values
 
     base, count = _valid_params(op), 0
     fields = list(op.params_model.model_fields)
@@ -246,7 +246,7 @@ def _replay_checks(plan: Plan) -> list[Check]:
 
     def check(name: str) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:
-            from .operation_record import replay_operation_scenario
+            from ...recording.operation_record import replay_operation_scenario
 
             result = replay_operation_scenario(kit, folder / f"{name}.yaml")
             if not result.reproduced:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from .._safe_yaml import MAX_BYTES, UnsafeFileError, parse_yaml, read_bytes
-from ..connectors._secrets import AUTH_HEADERS, MIN_SECRET, secret_forms
-from ..connectors.exceptions import ConnectorKitError
+from ..._safe_yaml import MAX_BYTES, UnsafeFileError, parse_yaml, read_bytes
+from ...connectors._secrets import AUTH_HEADERS, MIN_SECRET, secret_forms
+from ...connectors.exceptions import ConnectorKitError
 
 #: What a leaked credential usually looks like, even when its value is not known here.
 #: At the start of a token any body counts; glued to the text before it ("xsk-..."), the

@@ -18,9 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..connectors.exceptions import ConnectorKitError
+from ...connectors.exceptions import ConnectorKitError
+from ..jsondiff import Difference, diff
 from .cassettes import CassetteError, RecordedRequest
-from .jsondiff import Difference, diff
 from .normalize import Normalizer
 from .scrub import is_auth_header
 

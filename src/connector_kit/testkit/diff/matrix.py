@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..connectors.exceptions import ConnectorKitError
+from ...connectors.exceptions import ConnectorKitError
+from ..kit import ConnectorTestKit
+from ..rig import Rig, load_rig, rig_metadata
 from .drift import DriftReport, drift_report, recorded_server_versions
-from .kit import ConnectorTestKit
-from .rig import Rig, load_rig, rig_metadata
 
 VERDICTS = ("same", "changed", "broken")
 

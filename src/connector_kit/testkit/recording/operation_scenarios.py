@@ -33,10 +33,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._safe_yaml import load_yaml, regular_files, safe_name, validate
-from ..connectors.base import BaseConnector
-from ..connectors.exceptions import ConnectorError
-from ..connectors.executor import ExecutionConfig, ExecutionResult
+from ..._safe_yaml import load_yaml, regular_files, safe_name, validate
+from ...connectors.base import BaseConnector
+from ...connectors.exceptions import ConnectorError
+from ...connectors.executor import ExecutionConfig, ExecutionResult
 from .scenarios import Scenario, ScenarioError
 
 CATALOGUE = "scenarios.yaml"

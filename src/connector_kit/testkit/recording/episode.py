@@ -9,11 +9,11 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from ..connectors.agent.base import BaseAgentConnector
-from ..connectors.base import BaseConnector, ConnectorConfig
-from ..connectors.exceptions import ConnectorError, ConnectorKitError
-from ..connectors.http import CallStats, FakeClock
-from ..connectors.registry import ConnectorRegistry
+from ...connectors.agent.base import BaseAgentConnector
+from ...connectors.base import BaseConnector, ConnectorConfig
+from ...connectors.exceptions import ConnectorError, ConnectorKitError
+from ...connectors.http import CallStats, FakeClock
+from ...connectors.registry import ConnectorRegistry
 from .cassettes import Outcome
 from .interception import OfflineError
 from .steps import StepLog, run_steps

@@ -34,8 +34,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from ..connectors.agent._frames import NDJSONParser, SSEParser
-from ..connectors.exceptions import ConnectorError
+from ...connectors.agent._frames import NDJSONParser, SSEParser
+from ...connectors.exceptions import ConnectorError
 
 #: Content types kept as streams (Langflow's NDJSON is sent as text/event-stream too).
 STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl")

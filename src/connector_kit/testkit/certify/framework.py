@@ -34,17 +34,17 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from .._safe_yaml import load_yaml, validate
-from ..connectors.agent.base import BaseAgentConnector
-from ..connectors.base import BaseConnector, ConnectorConfig
-from ..connectors.exceptions import ConnectorKitError
-from ..connectors.registry import ConnectorRegistry
-from .cassettes import Cassette
-from .drift import recorded_server_versions
-from .episode import class_path
-from .kit import ConnectorTestKit
-from .replay import recorded_key
-from .schemas import DeclarationFile
+from ..._safe_yaml import load_yaml, validate
+from ...connectors.agent.base import BaseAgentConnector
+from ...connectors.base import BaseConnector, ConnectorConfig
+from ...connectors.exceptions import ConnectorKitError
+from ...connectors.registry import ConnectorRegistry
+from ..diff.drift import recorded_server_versions
+from ..kit import ConnectorTestKit
+from ..recording.cassettes import Cassette
+from ..recording.episode import class_path
+from ..recording.replay import recorded_key
+from ..recording.schemas import DeclarationFile
 
 Status = Literal["passed", "failed", "bypassed", "not run", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "bypassed", "not run")
@@ -250,7 +250,7 @@ class Plan:
 
 def is_code_connector(cls: type[BaseConnector]) -> bool:
     try:
-        from ..connectors.code_interpreter import BaseCodeInterpreterConnector
+        from ...connectors.code_interpreter import BaseCodeInterpreterConnector
     except ImportError:
         return False
     return issubclass(cls, BaseCodeInterpreterConnector)
@@ -308,9 +308,9 @@ def _load_plugin_suites() -> None:
     # Suites living in their own modules register themselves on import.
     import importlib
 
-    for module in ("connector_kit.testkit.fuzz", "connector_kit.testkit.fault_suite",
-                   "connector_kit.testkit.operation_suite",
-                   "connector_kit.testkit.sandbox"):
+    for module in ("connector_kit.testkit.fuzz.engine", "connector_kit.testkit.certify.suites.faults",
+                   "connector_kit.testkit.certify.suites.operations",
+                   "connector_kit.testkit.certify.suites.sandbox"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -327,7 +327,7 @@ def make_plan(target: str | type[BaseConnector], cassettes: Path | None = None, 
 
 
 def _load(target: str | type[BaseConnector]) -> type[BaseConnector]:
-    from .episode import load_connector
+    from ..recording.episode import load_connector
 
     return load_connector(target)
 
@@ -486,7 +486,7 @@ def _check_build_request(cls: type[BaseAgentConnector], plan: Plan) -> dict[str,
         reached_run = cassette.outcome is not None and (cassette.outcome.ok or (
             cassette.outcome.error_type not in ("ConnectorAuthError",)))
         if reached_run and bodies:
-            from .jsondiff import diff
+            from ..jsondiff import diff
 
             differences = diff(bodies[-1], masked)
             raise CheckFailed(

@@ -5,7 +5,7 @@ httpx -- ours or a contributor's own client. The kit configures one ``vcr.VCR`` 
 
 - ``before_record_request`` / ``before_record_response`` (:class:`KitHooks`) scrub secrets
   (configured values, key shapes, auth headers) and canonicalise volatile values with the
-  connector's one :class:`~connector_kit.testkit.normalize.Normalizer` (ids, timestamps,
+  connector's one :class:`~connector_kit.testkit.recording.normalize.Normalizer` (ids, timestamps,
   the loopback origin, volatile header values). vcrpy runs the request hook on live
   requests before matching too, so live and recorded requests are compared in one form.
   vcrpy's ``decode_response`` stores bodies decoded and drops ``content-encoding``, so
@@ -14,8 +14,8 @@ httpx -- ours or a contributor's own client. The kit configures one ``vcr.VCR`` 
   and drift compares (a server that starts or stops compressing is a change users see).
 - ``before_save_interaction`` scans each interaction once more and refuses to save one that
   still holds a secret: nothing secret is ever written, not even for a moment.
-- the strict matchers of :mod:`~connector_kit.testkit.replay` (masked path, masked JSON
-  body, auth-header presence) and :class:`~connector_kit.testkit.cassettes.KitPersister`.
+- the strict matchers of :mod:`~connector_kit.testkit.recording.replay` (masked path, masked JSON
+  body, auth-header presence) and :class:`~connector_kit.testkit.recording.cassettes.KitPersister`.
 
 :func:`offline` makes any other attempt to open an internet socket fail loudly (vcrpy only
 sees httpx; code that bypasses it would otherwise reach the network during a replay).
@@ -28,7 +28,7 @@ import socket
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..connectors.exceptions import ConnectorKitError
+from ...connectors.exceptions import ConnectorKitError
 from .normalize import Normalizer
 from .scrub import PLACEHOLDER, Scrubber, SecretLeakError, is_auth_header, scan_text
 
@@ -135,7 +135,7 @@ class KitHooks:
         """``before_save_interaction``: the last look before anything is written.
 
         An interaction still holding a secret makes the whole save refused (see
-        :func:`~connector_kit.testkit.cassettes.refuse_save`). It must not raise: vcrpy
+        :func:`~connector_kit.testkit.recording.cassettes.refuse_save`). It must not raise: vcrpy
         saves inside its ``__exit__``, and an exception there would leave httpx patched.
         The caller raises :class:`SecretLeakError` from :attr:`leaks` afterwards.
         """

@@ -15,20 +15,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from .._safe_yaml import safe_name
-from ..connectors.base import BaseConnector
+from ... import __version__
+from ..._safe_yaml import safe_name
+from ...connectors.base import BaseConnector
+from ..jsondiff import Difference, diff
 from .cassettes import SECTION, CassetteError, atomic_write, clear_section, load_document, set_section
 from .episode import REPLAY_KEY, build_connector, class_path
 from .interception import KitHooks, kit_vcr
-from .jsondiff import Difference, diff
 from .normalize import Normalizer, normalizer_for
 from .operation_scenarios import OperationScenario, Step, met, run_steps
 from .replay import ReplayError, replaying
 from .scrub import PLACEHOLDER, SecretLeakError, assert_no_leaks, scrub_value
 
 if TYPE_CHECKING:
-    from .kit import ConnectorTestKit
+    from ..kit import ConnectorTestKit
 
 
 @dataclass
@@ -140,7 +140,7 @@ def _discard(attempt: Path) -> None:
 def replay_operation_scenario(kit: ConnectorTestKit, path: Path, *,
                               connector_class: type[BaseConnector] | None = None) -> OperationReplayResult:
     """Run the recorded steps offline (strict matching, every interaction used) and compare."""
-    from ..connectors.http import FakeClock
+    from ...connectors.http import FakeClock
 
     cls = connector_class or kit.connector_class
     section = load_document(path).get(SECTION) or {}

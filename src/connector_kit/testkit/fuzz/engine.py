@@ -13,7 +13,7 @@ Properties checked for ANY agent connector class (ours or a contributor's):
 ``parse_response``
     returns a dict or raises a :class:`ConnectorError` subclass, nothing else.
 ``http_client``
-    against a real loopback :class:`~connector_kit.testkit.faults.FaultServer` answering any
+    against a real loopback :class:`~connector_kit.testkit.faults.server.FaultServer` answering any
     status (100..599), junk headers (Retry-After, Content-Type and Content-Encoding lies) and
     any body bytes, ``HttpClient.request``/``arequest`` and the connector's own ``send``/``asend``
     return a dict (JSON value for ``expect="json"``) or raise a ConnectorError subclass, and an
@@ -59,18 +59,18 @@ from hypothesis import Phase, Verbosity, find, settings
 from hypothesis.errors import Flaky, HypothesisWarning, NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
-from .._safe_yaml import load_json
-from ..connectors.agent.base import BaseAgentConnector
-from ..connectors.base import BaseConnector, ConnectorConfig
-from ..connectors.batch import run_blocking
-from ..connectors.exceptions import ConnectorError, ConnectorKitError
-from ..connectors.http import FakeClock, HttpClient, RetryPolicy
-from ..connectors.registry import ConnectorRegistry
-from .cassettes import Cassette, CassetteError
-from .certify import Check, CheckFailed, CheckSkipped, Plan, register_suite
-from .episode import class_path, load_connector
-from .faults import FaultServer, ReceivedRequest, Reply
-from .fuzz_strategies import (
+from ..._safe_yaml import load_json
+from ...connectors.agent.base import BaseAgentConnector
+from ...connectors.base import BaseConnector, ConnectorConfig
+from ...connectors.batch import run_blocking
+from ...connectors.exceptions import ConnectorError, ConnectorKitError
+from ...connectors.http import FakeClock, HttpClient, RetryPolicy
+from ...connectors.registry import ConnectorRegistry
+from ..certify.framework import Check, CheckFailed, CheckSkipped, Plan, register_suite
+from ..faults.server import FaultServer, ReceivedRequest, Reply
+from ..recording.cassettes import Cassette, CassetteError
+from ..recording.episode import class_path, load_connector
+from .strategies import (
     SHAPES,
     HttpCase,
     http_cases,
@@ -826,8 +826,8 @@ def _quiet_logs() -> Iterator[None]:
 def guess_shape(cls: type[BaseConnector], cassettes: Sequence[Cassette] = ()) -> str:
     """The response skeleton to fuzz ``cls`` with: from its base class, registry name or the
     framework its cassettes were recorded from; "generic" (every shape) otherwise."""
-    from ..connectors.agent.langflow import LangflowConnector
-    from ..connectors.agent.langgraph import LangGraphConnector
+    from ...connectors.agent.langflow import LangflowConnector
+    from ...connectors.agent.langgraph import LangGraphConnector
 
     if issubclass(cls, LangflowConnector):
         return "langflow"

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .certify import CertificationReport
-from .drift import describe_versions
+from ..diff.drift import describe_versions
+from .framework import CertificationReport
 
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "bypassed": "yellow",
           "not run": "bold yellow"}

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..connectors.exceptions import ConnectorKitError
-from .cassettes import Cassette, Interaction, Outcome
-from .interception import RECORDED_ENCODING
-from .jsondiff import diff
-from .normalize import Normalizer, normalizer_for
+from ...connectors.exceptions import ConnectorKitError
+from ..jsondiff import diff
+from ..recording.cassettes import Cassette, Interaction, Outcome
+from ..recording.interception import RECORDED_ENCODING
+from ..recording.normalize import Normalizer, normalizer_for
 
 #: Response headers whose change alters what a client does with the body.
 MATTERING_HEADERS = ("content-type", "content-encoding", "www-authenticate",
@@ -365,7 +365,7 @@ _NORMALIZERS: dict[str, Normalizer] = {}
 
 
 def _normalizer(cassette: Cassette, connector: str | type[Any] | None) -> Normalizer:
-    from .episode import load_connector
+    from ..recording.episode import load_connector
 
     framework = str(cassette.metadata.get("framework") or cassette.scenario.get("framework")
                     or "")

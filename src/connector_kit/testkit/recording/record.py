@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .._safe_yaml import safe_name
-from ..connectors.base import BaseConnector
+from ... import __version__
+from ..._safe_yaml import safe_name
+from ...connectors.base import BaseConnector
 from .cassettes import Cassette, CassetteError, Outcome, atomic_write, clear_section, set_section
 from .episode import build_connector, class_path, run_connector, stats_dicts
 from .interception import KitHooks, kit_vcr

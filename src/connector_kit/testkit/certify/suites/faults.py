@@ -1,6 +1,6 @@
 """The ``faults`` certification suite: an agent connector against a real faulty server.
 
-Each check points the connector at a :class:`~connector_kit.testkit.faults.FaultServer` on
+Each check points the connector at a :class:`~connector_kit.testkit.faults.server.FaultServer` on
 127.0.0.1 (real sockets), breaks one step of a recorded successful exchange in one way -- a
 delay, a hang, 500/502/503/504, 429 with Retry-After (seconds, HTTP date, quota), a reset
 before or in the middle of the body, a truncated body, invalid JSON, an empty body, a JSON
@@ -43,9 +43,9 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..connectors.agent.base import BaseAgentConnector
-from ..connectors.base import BaseConnector
-from ..connectors.exceptions import (
+from ....connectors.agent.base import BaseAgentConnector
+from ....connectors.base import BaseConnector
+from ....connectors.exceptions import (
     ConnectorConnectionError,
     ConnectorError,
     ConnectorHTTPError,
@@ -53,12 +53,12 @@ from ..connectors.exceptions import (
     ConnectorResponseError,
     ConnectorTimeoutError,
 )
-from ..connectors.http import CallStats, FakeClock, HttpClient
-from .cassettes import Cassette
-from .certify import Check, CheckFailed, CheckSkipped, Plan, register_suite
-from .episode import REPLAY_KEY, build_connector
-from .faults import FaultServer, ReceivedRequest, Reply
-from .scrub import PLACEHOLDER
+from ....connectors.http import CallStats, FakeClock, HttpClient
+from ...faults.server import FaultServer, ReceivedRequest, Reply
+from ...recording.cassettes import Cassette
+from ...recording.episode import REPLAY_KEY, build_connector
+from ...recording.scrub import PLACEHOLDER
+from ..framework import Check, CheckFailed, CheckSkipped, Plan, register_suite
 
 SUITE = "faults"
 
@@ -156,8 +156,8 @@ def exchange_from_cassette(cassette: Cassette, kit_options: dict[str, Any] | Non
 
 def builtin_exchange(cls: type[BaseConnector]) -> SuccessExchange | None:
     """A trimmed real exchange for the built-in frameworks, when there are no cassettes."""
-    from ..connectors.agent.langflow import LangflowConnector
-    from ..connectors.agent.langgraph import LangGraphConnector
+    from ....connectors.agent.langflow import LangflowConnector
+    from ....connectors.agent.langgraph import LangGraphConnector
 
     messages = [{"role": "user", "content": "what is 2+3?"}]
     if issubclass(cls, LangflowConnector):

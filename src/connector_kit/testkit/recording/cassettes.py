@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._safe_yaml import dump_yaml, load_yaml, validate
-from ..connectors.exceptions import ConnectorKitError
+from ..._safe_yaml import dump_yaml, load_yaml, validate
+from ...connectors.exceptions import ConnectorKitError
 from .schemas import CassetteFile
 
 FORMAT = 1

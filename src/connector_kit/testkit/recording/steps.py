@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..connectors.agent.base import BaseAgentConnector
-from ..connectors.exceptions import AgentInterruptedError, ConnectorError, ConnectorKitError
+from ...connectors.agent.base import BaseAgentConnector
+from ...connectors.exceptions import AgentInterruptedError, ConnectorError, ConnectorKitError
 
 ACTIONS = ("send", "stream", "resume")
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..connectors.base import ConnectorConfig
-from .certify import Check, CheckFailed, CheckSkipped, Plan, is_code_connector, register_suite
+from ....connectors.base import ConnectorConfig
+from ..framework import Check, CheckFailed, CheckSkipped, Plan, is_code_connector, register_suite
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The built-in certification suites; each module registers its suite when imported."""
