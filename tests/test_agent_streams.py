@@ -376,6 +376,87 @@ def test_interrupt_raises_with_thread_and_payload_then_resume_continues(
     assert server.requests[-1].json() == {"assistant_id": "agent", "command": {"resume": "yes"}}
 
 
+PAUSED_STATE = {"values": {"messages": [HUMAN, CALL]}, "next": ["tools"],
+                "tasks": [{"id": "t", "name": "tools", "interrupts": []}]}
+DONE_STATE = {"values": STATE, "next": [], "tasks": []}
+
+
+def test_a_static_breakpoint_raises_and_resume_runs_the_next_node(
+        graph: tuple[FaultServer, LangGraphConnector]) -> None:
+    server, _ = graph
+    connector = LangGraphConnector(config=ConnectorConfig(url=server.url),
+                                   interrupt_before=["tools"])
+    # runs/wait answers the state so far, with no mark of the pause: only the state says
+    server.script(json_reply({"thread_id": THREAD}), json_reply({"messages": [HUMAN, CALL]}),
+                  json_reply(PAUSED_STATE))
+    with pytest.raises(AgentInterruptedError, match="breakpoint") as caught:
+        connector.send("what is 2+3?", "s1")
+    paused = caught.value
+    assert (paused.thread_id, paused.next_nodes, paused.interrupts) == (THREAD, ["tools"], [])
+    assert paused.values == {"messages": [HUMAN, CALL]}
+    assert f"connector.resume('{THREAD}')" in str(paused)
+    assert paths(server) == ["POST /threads", f"POST /threads/{THREAD}/runs/wait",
+                             f"GET /threads/{THREAD}/state"]
+    assert server.requests[1].json()["interrupt_before"] == ["tools"]
+    server.reset()
+    server.script(json_reply(STATE), json_reply(DONE_STATE))
+    assert connector.extract_text(connector.resume(THREAD)) == "The answer to 2+3 is 5."
+    # no value: the run goes on ({"input": null}); the server fails a resume command of null
+    assert server.requests[0].json() == {"assistant_id": "agent", "input": None,
+                                         "interrupt_before": ["tools"]}
+    assert paths(server)[-1] == f"GET /threads/{THREAD}/state"
+    connector.close()
+
+
+def test_only_runs_that_asked_for_a_pause_read_the_state(
+        graph: tuple[FaultServer, LangGraphConnector]) -> None:
+    server, connector = graph
+    server.script(json_reply({"thread_id": THREAD}), json_reply(STATE))
+    connector.send("what is 2+3?", "s1")
+    assert paths(server) == ["POST /threads", f"POST /threads/{THREAD}/runs/wait"]
+    server.reset()
+    checked = LangGraphConnector(config=ConnectorConfig(url=server.url), check_pauses=True)
+    server.script(json_reply({"thread_id": THREAD}), json_reply(STATE), json_reply(DONE_STATE))
+    assert checked.extract_text(checked.send("hi", "s1")) == "The answer to 2+3 is 5."
+    assert paths(server)[-1] == f"GET /threads/{THREAD}/state"
+    checked.close()
+
+
+def test_a_pause_the_state_shows_as_an_interrupt_is_raised_with_its_payload(
+        server: FaultServer) -> None:
+    asked = [{"value": "Approve?", "id": "i1"}]
+    connector = LangGraphConnector(config=ConnectorConfig(url=server.url), check_pauses=True)
+    server.script(json_reply({"thread_id": THREAD}), json_reply({"messages": [HUMAN]}),
+                  json_reply({"values": {"messages": [HUMAN]}, "next": ["agent"],
+                              "tasks": [{"name": "agent", "interrupts": asked}]}))
+    with pytest.raises(AgentInterruptedError, match="Approve") as caught:
+        connector.send("need approval", "s1")
+    assert caught.value.interrupts == asked
+    connector.close()
+
+
+def test_a_stream_announcing_a_static_pause_reads_the_state(server: FaultServer) -> None:
+    # updates mode marks a static breakpoint with an empty __interrupt__ (even when the
+    # breakpoint was compiled into the graph rather than asked for)
+    connector = LangGraphConnector(config=ConnectorConfig(url=server.url), stream_mode="updates")
+    server.script(json_reply({"thread_id": THREAD}), sse_reply(sse(
+        ("metadata", {"run_id": RUN}), ("updates", {"agent": {"messages": [CALL]}}),
+        ("updates", {"__interrupt__": []}))), json_reply(PAUSED_STATE))
+    with pytest.raises(AgentInterruptedError) as caught:
+        drain(connector.stream("what is 2+3?", "s1"))
+    assert caught.value.next_nodes == ["tools"]
+    assert paths(server)[-1] == f"GET /threads/{THREAD}/state"
+    connector.close()
+
+
+def test_pauses_need_a_thread() -> None:
+    with pytest.raises(ValidationError, match="stateless"):
+        LangGraphConnector(config=ConnectorConfig(url="http://x"), stateless=True,
+                           interrupt_before=["tools"])
+    with pytest.raises(ValidationError, match="node names"):
+        LangGraphConnector(config=ConnectorConfig(url="http://x"), interrupt_after=[""])
+
+
 def test_an_interrupted_row_is_that_rows_error_saying_how_to_resume(server: FaultServer) -> None:
     asked = [{"value": "Approve?", "id": "i1"}]
 

@@ -94,6 +94,55 @@ def test_langgraph_interrupt_then_resume(make_graph: Any) -> None:
     assert connector.extract_text(result) == "approved=yes"
 
 
+@pytest.mark.parametrize("pause", [{"interrupt_before": ["tools"]}, {"interrupt_after": ["agent"]}])
+def test_langgraph_static_breakpoint_pauses_then_resumes(make_graph: Any,
+                                                         pause: dict[str, Any]) -> None:
+    # runs/wait answers 200 with the state so far: without the state check this "succeeds"
+    # with the tool-calling AI message's empty text
+    connector = make_graph(**pause)
+    with pytest.raises(AgentInterruptedError, match="breakpoint") as caught:
+        connector.send("what is 2+3?", session())
+    paused = caught.value
+    assert paused.thread_id and paused.next_nodes == ["tools"] and paused.interrupts == []
+    assert paused.values and paused.values["messages"][-1]["tool_calls"]
+    assert connector.extract_text(connector.resume(paused.thread_id)) == "The answer to 2+3 is 5."
+
+
+@pytest.mark.parametrize("mode", ["values", "updates"])
+def test_langgraph_static_breakpoint_in_a_stream_and_async(make_graph: Any, mode: str) -> None:
+    connector = make_graph(interrupt_before=["tools"], stream_mode=mode)
+    with pytest.raises(AgentInterruptedError) as caught, connector.stream(
+            "what is 2+3?", session()) as events:
+        for _ in events:
+            pass
+    assert caught.value.next_nodes == ["tools"]
+
+    async def main(thread_id: str) -> str | None:
+        try:
+            return connector.extract_text(await connector.aresume(thread_id))
+        finally:
+            await connector.aclose()
+
+    assert asyncio.run(main(str(caught.value.thread_id))) == "The answer to 2+3 is 5."
+
+
+def _urls(connector: LangGraphConnector) -> list[str]:
+    seen: list[str] = []
+    connector._get_http_client().observers.append(lambda stats: seen.append(stats.url))
+    return seen
+
+
+def test_langgraph_plain_run_makes_no_state_call(make_graph: Any) -> None:
+    plain = make_graph()
+    plain_urls = _urls(plain)
+    assert plain.extract_text(plain.send("what is 2+3?", session())) == "The answer to 2+3 is 5."
+    assert len(plain_urls) == 2 and not any(u.endswith("/state") for u in plain_urls)
+    checked = make_graph(check_pauses=True)  # opt-in: a graph compiled with breakpoints
+    checked_urls = _urls(checked)
+    assert checked.extract_text(checked.send("hello", session())) == "You said: hello"
+    assert len(checked_urls) == 3 and checked_urls[-1].endswith("/state")
+
+
 def test_langgraph_run_joined_after_a_read_timeout_runs_once(make_graph: Any,
                                                              langgraph_rig: RigHandle) -> None:
     # each attempt times out at 1.2 s; the call's overall deadline leaves room to join the run

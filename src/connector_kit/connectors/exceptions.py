@@ -115,18 +115,23 @@ class ConnectorStreamError(ConnectorResponseError):
 
 
 class AgentInterruptedError(ConnectorResponseError):
-    """The run paused for a human (LangGraph ``interrupt()``); resume it with ``resume()``.
+    """The run paused (LangGraph ``interrupt()`` or a static ``interrupt_before``/``_after``
+    breakpoint); continue it with ``resume()``.
 
     ``thread_id`` is the thread holding the paused run, ``interrupts`` the payloads the graph
-    asked with (``[{"value": ..., "id": ...}]``), ``values`` the state at the pause.
+    asked with (``[{"value": ..., "id": ...}]``; empty at a static breakpoint), ``values`` the
+    state at the pause, ``next_nodes`` the nodes that run on resume (known at a static
+    breakpoint, from the thread's state; else empty).
     """
 
     def __init__(self, message: str, *, thread_id: str | None, interrupts: list[Any],
-                 values: dict[str, Any] | None = None, url: str | None = None) -> None:
+                 values: dict[str, Any] | None = None, url: str | None = None,
+                 next_nodes: list[str] | None = None) -> None:
         super().__init__(message, url=url)
         self.thread_id = thread_id
         self.interrupts = interrupts
         self.values = values
+        self.next_nodes = next_nodes or []
 
 
 class CodeExecutionSetupError(ConnectorError):

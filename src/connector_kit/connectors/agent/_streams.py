@@ -79,14 +79,16 @@ class _Recorder:
         self.events.append(event)
         return event
 
-    def _end(self, parser: Any) -> None:
+    def _end(self, parser: Any) -> Generator[HttpCall, Any, dict[str, Any]]:
+        """Check the end of the stream; the connector's closing exchange folds the events
+        (and may make calls of its own, e.g. LangGraph's pause check)."""
         assert self.call is not None
         parser.finish()
         if not self.events:
             raise ConnectorStreamError(
                 f"The stream from '{self.connector._get_http_client().safe_url(self.call.url)}' "
                 "ended without a single event.")
-        self.response = self.connector._finish_stream(self.events, self.call)
+        return self.connector._stream_outcome(self.events, self.call)
 
 
 class AgentStream(_Recorder):
@@ -115,7 +117,7 @@ class AgentStream(_Recorder):
                 event = self._event(raw, parser, stream)
                 if event is not None:
                     yield event
-        self._end(parser)
+        self.response = self.connector._drive_sync(self._end(parser))
 
     def result(self) -> dict[str, Any]:
         """Read the rest of the stream; return the folded response (as ``send()`` would)."""
@@ -159,7 +161,7 @@ class AsyncAgentStream(_Recorder):
                 event = self._event(raw, parser, stream)
                 if event is not None:
                     yield event
-        self._end(parser)
+        self.response = await self.connector._drive_async(self._end(parser))
 
     async def result(self) -> dict[str, Any]:
         async for _ in self:

@@ -205,6 +205,12 @@ class BaseAgentConnector(BaseConnector):
         """Fold a complete stream into the response ``send()`` would return."""
         return {"events": [{"event": e.event, "data": e.data} for e in events]}
 
+    def _stream_outcome(self, events: list[StreamEvent], call: StreamCall) -> Exchange:
+        """The end of a stream as an exchange: the fold, plus any call it needs (override
+        when the events alone cannot say how the run ended)."""
+        return self._finish_stream(events, call)
+        yield  # pragma: no cover - makes this a generator
+
     def _drive_stream_sync(self, exchange: StreamExchange) -> StreamCall:
         return _checked_stream_call(self._run_sync(exchange))
 

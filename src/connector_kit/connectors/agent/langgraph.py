@@ -11,7 +11,11 @@ One ``send()``:
    breaks after its headers arrived, the run they name (``location``) is joined with
    ``GET .../join``; if it broke before, the thread's runs are listed and the newest is joined.
 3. the result: a run paused by ``interrupt()`` raises :class:`AgentInterruptedError` (thread
-   id and payload); :meth:`LangGraphConnector.resume` continues it.
+   id and payload); :meth:`LangGraphConnector.resume` continues it. A static breakpoint
+   (``interrupt_before``/``interrupt_after``) leaves no mark in the answer of ``runs/wait``,
+   so a run that asked for one (or any run, with ``check_pauses``) is followed by
+   ``GET /threads/{id}/state``: non-empty ``next`` nodes mean it paused, and it raises the
+   same error. A plain run makes no extra call.
 
 ``stream()`` runs ``POST .../runs/stream`` with ``stream_mode`` and folds the events into the
 same final state (see :mod:`._langgraph_stream`).
@@ -25,7 +29,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar, Literal
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from .._secrets import redact
 from ..exceptions import (
@@ -54,6 +58,7 @@ _MAX_SESSIONS = 4096
 _MAX_JOINS = 5
 
 Strategy = Literal["reject", "interrupt", "rollback", "enqueue"]
+Breakpoints = list[str] | Literal["*"] | None
 
 
 @ConnectorRegistry.register("langgraph")
@@ -73,6 +78,14 @@ class LangGraphConnector(BaseAgentConnector):
         default=None, description="What a run on a busy thread does (server default: enqueue).")
     stream_mode: list[str] = Field(
         default_factory=lambda: ["values"], description="Stream modes for stream()/astream().")
+    interrupt_before: Breakpoints = Field(
+        default=None, description="Pause each run before these nodes ('*': every node); the "
+        "paused run raises AgentInterruptedError and resume() continues it.")
+    interrupt_after: Breakpoints = Field(
+        default=None, description="Pause each run after these nodes ('*': every node).")
+    check_pauses: bool = Field(
+        default=False, description="Check every run's thread state for a pause, also without "
+        "interrupt_before/after (a graph compiled with breakpoints): one GET per run.")
 
     health_path = "/ok"
     #: Every endpoint as a typed operation: ``execute("runs", "wait", params={...})``.
@@ -86,6 +99,20 @@ class LangGraphConnector(BaseAgentConnector):
         if not value or not value.strip():
             raise ValueError("assistant_id must be a non-empty string")
         return value
+
+    @field_validator("interrupt_before", "interrupt_after")
+    @classmethod
+    def _nodes(cls, value: Breakpoints) -> Breakpoints:
+        if isinstance(value, list) and not all(isinstance(n, str) and n.strip() for n in value):
+            raise ValueError("interrupt_before/interrupt_after take node names (or '*')")
+        return value or None  # an empty list asks for no pause
+
+    @model_validator(mode="after")
+    def _pauses_need_a_thread(self) -> LangGraphConnector:
+        if self.stateless and (self.interrupt_before or self.interrupt_after or self.check_pauses):
+            raise ValueError("interrupt_before/interrupt_after/check_pauses need a thread: a "
+                             "stateless run that pauses cannot be resumed (drop stateless=True)")
+        return self
 
     @field_validator("stream_mode", mode="before")
     @classmethod
@@ -123,7 +150,14 @@ class LangGraphConnector(BaseAgentConnector):
             payload["context"] = self.context
         if self.multitask_strategy is not None and not self.stateless:
             payload["multitask_strategy"] = self.multitask_strategy
+        for name in ("interrupt_before", "interrupt_after"):
+            if getattr(self, name):
+                payload[name] = getattr(self, name)
         return payload
+
+    @property
+    def _checks_pauses(self) -> bool:
+        return bool(self.interrupt_before or self.interrupt_after or self.check_pauses)
 
     # -- the conversation ----------------------------------------------------------------
     def _exchange(self, messages: list[dict[str, Any]], session_id: str) -> Exchange:
@@ -189,7 +223,44 @@ class LangGraphConnector(BaseAgentConnector):
             logger.info("runs/wait lost (%s); joining the run instead of re-sending it",
                         type(exc).__name__)
             response = yield from self._join(join)
-        return self._result(response, thread_id)
+        return (yield from self._settled(response, thread_id))
+
+    def _settled(self, response: Any, thread_id: str | None) -> Exchange:
+        """The run's result, or AgentInterruptedError when it paused.
+
+        ``interrupt()`` shows in the answer (``__interrupt__``); a static breakpoint does not
+        (or, in a stream's ``updates``, as an empty ``__interrupt__``), so then the thread's
+        state says: its ``next`` nodes are what a resume runs. Only a run that asked for a
+        breakpoint (or ``check_pauses``), or showed that empty mark, pays that GET.
+        """
+        result = self._result(response, thread_id)
+        announced = isinstance(response, dict) and response.get("__interrupt__") == []
+        if thread_id is None or not (self._checks_pauses or announced):
+            return result
+        state = yield HttpCall("GET", f"{self._base_url()}/threads/{thread_id}/state",
+                               headers=self._build_headers())
+        pending = state.get("next") if isinstance(state, dict) else None
+        next_nodes = [n for n in map(scalar_text, pending or []) if n] if isinstance(
+            pending, list) else []
+        if next_nodes:
+            raise self._paused(state, thread_id, next_nodes)
+        return result
+
+    def _paused(self, state: dict[str, Any], thread_id: str,
+                next_nodes: list[str]) -> AgentInterruptedError:
+        found = state.get("values")
+        values: dict[str, Any] = found if isinstance(found, dict) else {}
+        interrupts = [i for task in dicts_only(state.get("tasks"))
+                      for i in (task.get("interrupts") or []) if isinstance(task.get("interrupts"), list)]
+        if interrupts:  # an interrupt() the answer did not show (a joined run, say)
+            return self._interrupted({**values, "__interrupt__": interrupts}, thread_id)
+        nodes = ", ".join(next_nodes)
+        return AgentInterruptedError(
+            f"The LangGraph run paused at a breakpoint on thread '{thread_id}' (interrupt_before/"
+            f"interrupt_after); it runs {nodes} next. Continue it with "
+            f"connector.resume('{thread_id}') (or look at the state first: "
+            "AgentInterruptedError.values).",
+            thread_id=thread_id, interrupts=[], values=values, next_nodes=next_nodes)
 
     def _join(self, url: str) -> Generator[HttpCall, Any, Any]:
         """Join a run; a join that times out is joined again (it starts no work), boundedly."""
@@ -217,7 +288,7 @@ class LangGraphConnector(BaseAgentConnector):
         return url if url.endswith("/join") else None
 
     def _result(self, response: Any, thread_id: str | None) -> dict[str, Any]:
-        if isinstance(response, dict) and isinstance(response.get("__interrupt__"), list):
+        if isinstance(response, dict) and _asked(response):
             raise self._interrupted(response, thread_id)
         return _checked_result(self.parse_response(response))
 
@@ -235,19 +306,23 @@ class LangGraphConnector(BaseAgentConnector):
             thread_id=thread_id, interrupts=interrupts, values=values)
 
     # -- interrupts ----------------------------------------------------------------------
-    def resume(self, thread_id: str, value: Any) -> dict[str, Any]:
-        """Continue a run paused by ``interrupt()`` on ``thread_id`` with ``value``.
+    def resume(self, thread_id: str, value: Any = None) -> dict[str, Any]:
+        """Continue a paused run on ``thread_id``.
 
-        Returns the final state like ``send()``; may raise AgentInterruptedError again.
+        With a ``value``, the paused ``interrupt()`` returns it (``{"command": {"resume":
+        value}}``); without one (a static breakpoint), the run goes on with its next nodes
+        (``{"input": null}``: the server fails a resume command of ``null``, and an
+        ``interrupt()`` continued this way asks again). Returns the final state like
+        ``send()``; may raise AgentInterruptedError again (the next breakpoint or interrupt).
         """
         return self._drive_sync(self._run(thread_id, self._resume_payload(value)))
 
-    async def aresume(self, thread_id: str, value: Any) -> dict[str, Any]:
+    async def aresume(self, thread_id: str, value: Any = None) -> dict[str, Any]:
         """Async :meth:`resume`."""
         return await self._drive_async(self._run(thread_id, self._resume_payload(value)))
 
     def _resume_payload(self, value: Any) -> dict[str, Any]:
-        return self._payload({"command": {"resume": value}})
+        return self._payload({"input": None} if value is None else {"command": {"resume": value}})
 
     # -- streaming -----------------------------------------------------------------------
     def _stream_exchange(self, messages: list[dict[str, Any]], session_id: str) -> StreamExchange:
@@ -263,6 +338,10 @@ class LangGraphConnector(BaseAgentConnector):
 
     def _finish_stream(self, events: list[StreamEvent], call: StreamCall) -> dict[str, Any]:
         return self._result(lgs.fold(events, self.stream_mode), call.context.get("thread_id"))
+
+    def _stream_outcome(self, events: list[StreamEvent], call: StreamCall) -> Exchange:
+        thread_id = call.context.get("thread_id")
+        return (yield from self._settled(lgs.fold(events, self.stream_mode), thread_id))
 
     # -- parsing and extraction ----------------------------------------------------------
     def parse_response(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +361,7 @@ class LangGraphConnector(BaseAgentConnector):
                 "The server answered HTTP 200, but the graph raised; check the graph's logs.",
                 error_type=kind,
             )
-        if isinstance(response.get("__interrupt__"), list):
+        if _asked(response):
             raise self._interrupted(response, None)
         if "messages" not in response:
             logger.warning("LangGraph response has no 'messages' key; keys: %s",
@@ -327,3 +406,9 @@ class LangGraphConnector(BaseAgentConnector):
                     entry["status"] = message["status"]
                 trace.append(entry)
         return trace or None
+
+
+def _asked(response: dict[str, Any]) -> bool:
+    """An ``interrupt()`` payload is in the answer (an empty list marks a static breakpoint)."""
+    interrupts = response.get("__interrupt__")
+    return isinstance(interrupts, list) and bool(interrupts)
