@@ -19,6 +19,7 @@ from connector_kit.connectors import (
     ConnectorConfig,
     ConnectorHTTPError,
     ConnectorRegistry,
+    ConnectorStreamError,
     EntityNotFoundError,
     ExecutionConfig,
     ExecutionResult,
@@ -204,11 +205,40 @@ def test_stream_collects_sse_events_and_names_the_run(graph: LangGraphConnector,
 
 
 def test_a_stream_is_sent_once_even_when_it_fails(server: FaultServer, closing: Callable[[Any], Any]) -> None:
-    connector = closing(LangGraphConnector(config=ConnectorConfig(url=server.url, max_retries=3)))
-    server.reset(router({"GET /info": INFO, "POST /runs/stream": json_reply({"detail": "busy"}, 503)}))
+    # 502: the run may have started behind the gateway, so it is not re-sent (as in stream())
+    connector = closing(LangGraphConnector(config=ConnectorConfig(url=server.url, max_retries=3,
+                                                                  backoff_initial=0.0)))
+    server.reset(router({"GET /info": INFO, "POST /runs/stream": json_reply({"detail": "bad"}, 502)}))
     with pytest.raises(ConnectorHTTPError):
         connector.execute("stateless_runs", "stream", params={"messages": "hi"})
     assert [r.path for r in server.requests].count("/runs/stream") == 1
+
+
+def test_a_stream_refused_before_any_work_is_retried_like_stream(
+        server: FaultServer, closing: Callable[[Any], Any]) -> None:
+    # 503 proves the run did not start: the HttpClient stream API opens it again
+    connector = closing(LangGraphConnector(config=ConnectorConfig(url=server.url, max_retries=3,
+                                                                  backoff_initial=0.0)))
+    sse = 'event: metadata\r\ndata: {"run_id": "r"}\r\n\r\nevent: values\r\ndata: {}\r\n\r\n'
+    replies = [json_reply({"detail": "busy"}, 503), Reply(200, sse, {"Content-Type": "text/event-stream"})]
+    server.reset(router({"GET /info": INFO, "POST /runs/stream": lambda _: replies.pop(0)}))
+    result = connector.execute("stateless_runs", "stream", params={"messages": "hi"})
+    assert [e["event"] for e in result.data] == ["metadata", "values"]
+    assert [r.path for r in server.requests].count("/runs/stream") == 2
+
+
+@pytest.mark.parametrize(("body", "phrase"), [
+    ('event: values\r\ndata: {"cut": \r\n\r\n', "not valid JSON"),
+    ('event: values\r\ndata: {}\r\n', "middle of an event"),
+    (": keep-alive only\r\n\r\n", "without a single event"),
+])
+def test_a_broken_operation_stream_is_a_stream_error(
+        graph: LangGraphConnector, server: FaultServer, body: str, phrase: str) -> None:
+    # the agent connectors' SSE parser: the operation no longer keeps bad data as text
+    server.reset(router({"GET /info": INFO, f"POST /threads/{THREAD}/runs/stream":
+                         Reply(200, body, {"Content-Type": "text/event-stream"})}))
+    with pytest.raises(ConnectorStreamError, match=phrase):
+        graph.execute("runs", "stream", params={"thread_id": THREAD, "messages": "hi"})
 
 
 def test_provenance_masks_secrets(graph: LangGraphConnector, server: FaultServer) -> None:

@@ -220,7 +220,8 @@ def _send_sync(run: _Run, call: OpCall) -> Any:
     if call.expect == "stream":
         from .streams import stream_sync
 
-        return stream_sync(run.client, call.method, run.url(call), call.json, run.headers)
+        return stream_sync(run.client, call.method, run.url(call), call.json, run.headers,
+                           call.frames)
     try:
         return run.client.request(call.method, run.url(call), json=call.json, headers=run.headers,
                                   expect="object" if call.expect == "object" else "json")
@@ -238,7 +239,8 @@ async def _send_async(run: _Run, call: OpCall) -> Any:
     if call.expect == "stream":
         from .streams import stream_async
 
-        return await stream_async(run.client, call.method, run.url(call), call.json, run.headers)
+        return await stream_async(run.client, call.method, run.url(call), call.json, run.headers,
+                                  call.frames)
     try:
         return await run.client.arequest(call.method, run.url(call), json=call.json,
                                          headers=run.headers,

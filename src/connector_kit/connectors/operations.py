@@ -61,8 +61,9 @@ class OpCall:
 
     ``path`` is relative to the connector's operation base URL (or absolute). ``expect``:
     ``object``/``json`` decode the JSON body, ``empty`` accepts a body-less success (204),
-    ``stream`` collects a streamed body (SSE or NDJSON) into a list of events, ``optional``
-    is a single-attempt JSON lookup whose failure gives None (the server version).
+    ``stream`` collects a streamed body into a list of events (``frames``: ``sse`` or
+    ``ndjson``, read by the agent connectors' parsers; see :mod:`.streams`), ``optional`` is a
+    single-attempt JSON lookup whose failure gives None (the server version).
     """
 
     method: str
@@ -70,6 +71,7 @@ class OpCall:
     json: Any = None
     query: Mapping[str, Any] | None = None
     expect: Expect = "object"
+    frames: Literal["sse", "ndjson"] = "sse"
 
 
 @dataclass

@@ -1,86 +1,78 @@
-"""Streamed answers (LangGraph SSE, Langflow NDJSON) collected into a list of events.
+"""Streamed answers of the run-stream operations (LangGraph SSE, Langflow NDJSON) as a list.
 
-A streamed run is sent once and never retried: a retried stream POST would start a second,
-duplicate run. The body is read through the connector's HttpClient (its pooled clients, its
-deadline, its error mapping and secret redaction); only the decoding differs from a JSON call.
-
-# TODO(i14): when the agent connectors' stream()/astream() land, the run stream operations
-# delegate to them and this module keeps only the event parsing.
+The same reader as the agent connectors' ``stream()``: the body is read through the
+connector's HttpClient stream API (``client.stream`` / ``client.astream``: opened once, only
+an open that provably did no work -- a refused connection, 429, 503 -- is retried, because a
+re-sent stream POST would start a second run; every gap between events bounded by the call's
+deadline; every line bounded in size) and each line goes through the agent connectors' frame
+parsers (:mod:`.agent._frames`), so a cut frame, bad JSON or a stream with no event ends in
+:class:`ConnectorStreamError` here too. An operation keeps every event, so their number is
+bounded (:data:`MAX_EVENTS`): a runaway stream ends in an error, never in a silently
+shortened list.
 """
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Literal
 
-from .exceptions import ConnectorResponseError
+from .agent._frames import Parser, parser_for
+from .exceptions import ConnectorStreamError
 
 if TYPE_CHECKING:
-    from .http import HttpClient
+    from .http import AsyncHttpStream, HttpClient, HttpStream
 
 #: At most this many events are kept from one stream (a runaway stream cannot exhaust memory).
-MAX_EVENTS = 10_000
+MAX_EVENTS = 100_000
+
+Frames = Literal["sse", "ndjson"]
 
 
-def stream_sync(client: HttpClient, method: str, url: str, payload: Any,
-                headers: dict[str, str]) -> list[dict[str, Any]]:
-    status, response_headers, body = client.send_once(method, url, json=payload, headers=headers)
-    return _events(client, url, status, response_headers, body)
+def stream_sync(client: HttpClient, method: str, url: str, payload: Any, headers: dict[str, str],
+                frames: Frames) -> list[dict[str, Any]]:
+    """Open the stream, read it to its end, return its events as ``{"event", "data"}``."""
+    events = _Events(client, url, frames)
+    with client.stream(method, url, json=payload, headers=headers) as stream:
+        for raw in stream.lines():
+            events.feed(raw, stream)
+    return events.finish()
 
 
 async def stream_async(client: HttpClient, method: str, url: str, payload: Any,
-                       headers: dict[str, str]) -> list[dict[str, Any]]:
-    status, response_headers, body = await client.asend_once(method, url, json=payload,
-                                                             headers=headers)
-    return _events(client, url, status, response_headers, body)
+                       headers: dict[str, str], frames: Frames) -> list[dict[str, Any]]:
+    """Async :func:`stream_sync`."""
+    events = _Events(client, url, frames)
+    async with client.astream(method, url, json=payload, headers=headers) as stream:
+        async for raw in stream.lines():
+            events.feed(raw, stream)
+    return events.finish()
 
 
-def _events(client: HttpClient, url: str, status: int, headers: Any, body: bytes) -> list[dict[str, Any]]:
-    if status >= 300:
-        verdict = client._judge(url, status, headers, body, "json")
-        if verdict.error is not None:
-            raise verdict.error
-    text = body.decode("utf-8", errors="replace")
-    events = parse_sse(text) if "\ndata:" in "\n" + text.replace("\r\n", "\n") else parse_ndjson(text)
-    if not events and text.strip():
-        raise ConnectorResponseError(
-            f"The stream from '{client.safe_url(url)}' (HTTP {status}) held no events; it starts "
-            f"with {text[:80]!r}. Check that the URL is the framework's stream endpoint.",
-            url=client.safe_url(url), status_code=status)
-    return events
+class _Events:
+    """One stream's parser and the events it produced so far."""
 
+    def __init__(self, client: HttpClient, url: str, frames: Frames) -> None:
+        self.safe_url = client.safe_url(url)
+        self.parser: Parser = parser_for(frames, self.safe_url)
+        self.events: list[dict[str, Any]] = []
+        self.started = time.perf_counter()
 
-def parse_sse(text: str) -> list[dict[str, Any]]:
-    """Server-Sent Events: blocks separated by a blank line, ``event:`` and ``data:`` lines."""
-    events: list[dict[str, Any]] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-        if data and len(events) < MAX_EVENTS:
-            events.append({"event": name, "data": _json_or_text("\n".join(data))})
-    return events
+    def feed(self, raw: bytes, stream: HttpStream | AsyncHttpStream) -> None:
+        event = self.parser.feed(raw, time.perf_counter() - self.started)
+        if event is None:
+            return
+        stream.mark()  # an event is complete: the next gap starts now
+        if len(self.events) >= MAX_EVENTS:
+            raise ConnectorStreamError(
+                f"The stream from '{self.safe_url}' sent more than {MAX_EVENTS} events; "
+                "stopped reading it. Use the connector's stream() to handle events as they "
+                "arrive instead of collecting them.", url=self.safe_url)
+        self.events.append({"event": event.event, "data": event.data})
 
-
-def parse_ndjson(text: str) -> list[dict[str, Any]]:
-    """One JSON object per line, ``{"event": ..., "data": ...}`` (Langflow's stream)."""
-    events: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        if not line.strip() or len(events) >= MAX_EVENTS:
-            continue
-        value = _json_or_text(line)
-        if isinstance(value, dict) and "event" in value:
-            events.append({"event": str(value["event"]), "data": value.get("data")})
-        else:
-            events.append({"event": "message", "data": value})
-    return events
-
-
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
+    def finish(self) -> list[dict[str, Any]]:
+        self.parser.finish()
+        if not self.events:
+            raise ConnectorStreamError(
+                f"The stream from '{self.safe_url}' ended without a single event. Check that "
+                "the URL is the framework's stream endpoint.", url=self.safe_url)
+        return self.events

@@ -88,14 +88,14 @@ def flows_run(ctx: OperationContext, p: FlowRunParams) -> Any:
 def flows_stream(ctx: OperationContext, p: FlowRunParams) -> Any:
     """Run a flow and collect its streamed events (add_message, token, end).
 
-    The 'end' event carries the full result; meta['text'] is its chat output text. Sent once,
-    never retried.
+    The 'end' event carries the full result; meta['text'] is its chat output text. Never
+    re-sent once it may have started (only a refused connection, 429 or 503 is retried).
     Next: flows.run with the same session_id for the next turn.
     """
     from .langflow import LangflowConnector
 
     events = yield OpCall("POST", f"/api/v1/run/{_flow(ctx, p.flow)}", _run_body(p),
-                          query={"stream": True}, expect="stream")
+                          query={"stream": True}, expect="stream", frames="ndjson")
     meta: dict[str, Any] = {"events": len(events), "tokens": sum(e["event"] == "token" for e in events)}
     for event in events:
         if event["event"] == "end" and isinstance(event["data"], dict):

@@ -326,7 +326,8 @@ def runs_stream(ctx: OperationContext, p: RunsStreamParams) -> Any:
     """Run the assistant on a thread and collect its streamed events (Server-Sent Events).
 
     The first event ('metadata') names the run: meta['run_id']. A graph error ends the stream
-    with an 'error' event (meta['error']). Sent once, never retried (no duplicate runs).
+    with an 'error' event (meta['error']). Never re-sent once it may have started (no
+    duplicate runs; only a refused connection, 429 or 503 is retried).
     Next: threads.state(thread_id=...) for the final state, or runs.wait for the next turn.
     """
     body = {**p.payload(ctx), "stream_mode": p.stream_mode}
