@@ -293,6 +293,15 @@ def test_the_mutation_sweep_changes_one_node_of_a_real_response_at_a_time(
     assert mutation_sweep(bases, 5) == sweep[:5]  # deterministic
 
 
+def test_the_sweep_takes_the_responses_in_turn() -> None:
+    # HAND-MADE bases: a thread state with many keys is bigger than a run result, yet the
+    # run result's first node is swept within the first few mutations, not after the state's
+    state = {f"key{i}": {"deep": i} for i in range(12)}
+    run = {"messages": [{"type": "ai", "content": "hi"}]}
+    first = mutation_sweep([state, run], 2)
+    assert first == [{**state, "key0": None}, {"messages": None}]  # one node of each in turn
+
+
 def test_shaped_responses_follow_the_framework_skeleton() -> None:
     langflow = _draw(shaped_responses("langflow"), 40)
     langgraph = _draw(shaped_responses("langgraph"), 40)

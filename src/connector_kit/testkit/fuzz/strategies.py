@@ -19,6 +19,7 @@ Plus :func:`http_cases` (status, headers, body bytes for the HTTP client) and
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -446,8 +447,8 @@ def _shape_key(value: Any) -> frozenset[tuple[tuple[str, ...], str]]:
 def mutation_sweep(bases: Sequence[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     """First-order mutations of the real responses, systematically: each node replaced by
     each of :data:`SWEEP_VALUES` (None, a string, [], {}, 0) and by itself wrapped in a list,
-    shallow nodes first, every distinct response shape in turn (biggest first), at most
-    ``limit`` of them.
+    shallow nodes first, every distinct response shape in turn (biggest first), one
+    replacement across all of a depth's nodes before the next, at most ``limit`` of them.
 
     This is how the published package's parsers break (one field of a real response with the
     wrong type), so these are tried before random search; duplicates are skipped.
@@ -460,16 +461,25 @@ def mutation_sweep(bases: Sequence[dict[str, Any]], limit: int) -> list[dict[str
         if key not in seen_shapes:
             seen_shapes.add(key)
             distinct.append(base)
-    by_depth: dict[int, list[tuple[dict[str, Any], Path_]]] = {}
+    # In turn: at each depth, one slot of each response, then the next slot of each; and
+    # each replacement across those slots before the next replacement, so one response with
+    # many keys (a thread state) cannot spend the whole budget on its own.
+    per_base: dict[int, list[list[tuple[dict[str, Any], Path_]]]] = {}
     for base in distinct:
+        mine: dict[int, list[tuple[dict[str, Any], Path_]]] = {}
         for path in slots(base, 500):
-            by_depth.setdefault(len(path), []).append((base, path))
+            mine.setdefault(len(path), []).append((base, path))
+        for depth, found in mine.items():
+            per_base.setdefault(depth, []).append(found)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for depth in sorted(by_depth):
-        for base, path in by_depth[depth]:
-            old = get_at(base, path)
-            for replacement in (*SWEEP_VALUES, [old]):
+    for depth in sorted(per_base):
+        turns = [slot for turn in itertools.zip_longest(*per_base[depth]) for slot in turn
+                 if slot is not None]
+        for which in range(len(SWEEP_VALUES) + 1):
+            for base, path in turns:
+                old = get_at(base, path)
+                replacement = SWEEP_VALUES[which] if which < len(SWEEP_VALUES) else [old]
                 if len(out) >= limit:
                     return out
                 if type(replacement) is type(old) and replacement == old:
