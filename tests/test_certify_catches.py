@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from connector_kit.connectors import BaseConnector, LangGraphConnector
-from connector_kit.testkit.certify.framework import (
+from connector_kit.testkit.certify import (
     CertificationReport,
     CheckResult,
     certify,

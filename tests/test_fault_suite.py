@@ -25,7 +25,7 @@ from connector_kit.connectors import (
     LangGraphConnector,
     RetryPolicy,
 )
-from connector_kit.testkit.certify.framework import CertificationReport, CheckFailed, certify
+from connector_kit.testkit.certify import CertificationReport, CheckFailed, certify
 from connector_kit.testkit.certify.suites.faults import (
     FAULTS,
     FaultHarness,

@@ -18,7 +18,7 @@ from connector_kit.connectors import (
     LangflowConnector,
     LangGraphConnector,
 )
-from connector_kit.testkit.certify.framework import certify
+from connector_kit.testkit.certify import certify
 from connector_kit.testkit.fuzz.engine import (
     PROPERTIES,
     RESPONSE_PROPERTIES,

@@ -27,7 +27,7 @@ from connector_kit._safe_yaml import (
     safe_name,
 )
 from connector_kit.flow import Flow, FlowConfigError
-from connector_kit.testkit.certify.framework import Declaration, DeclarationError
+from connector_kit.testkit.certify import Declaration, DeclarationError
 from connector_kit.testkit.kit import ConnectorTestKit
 from connector_kit.testkit.recording.cassettes import Cassette, CassetteError
 from connector_kit.testkit.recording.scenarios import Catalogue, ScenarioError
@@ -78,7 +78,7 @@ def test_an_alias_bomb_is_refused_within_bounded_memory(tmp_path: Path, where: s
         "catalogue": ("from connector_kit.testkit.recording.scenarios import "
                       "Catalogue as C, ScenarioError as E",
                       "C.load(Path('x.yaml'))"),
-        "declaration": ("from connector_kit.testkit.certify.framework import Declaration as C, "
+        "declaration": ("from connector_kit.testkit.certify import Declaration as C, "
                         "DeclarationError as E", "C.load(Path('.'), ('contract',))"),
     }
     name = "certify.yaml" if where == "declaration" else "x.yaml"

@@ -21,7 +21,7 @@ from connector_kit.connectors import (
     OpOutput,
 )
 from connector_kit.connectors.agent.langgraph_ops import ThreadsCreateParams
-from connector_kit.testkit.certify.framework import Check, certify
+from connector_kit.testkit.certify import Check, certify
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -202,6 +202,20 @@ def test_a_failing_check_fails_its_test(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*contract.registration: Unregistered is not registered*"])
 
 
+@pytest.mark.parametrize(("strict", "outcome"), [(False, {"skipped": 1}), (True, {"failed": 1})])
+def test_a_check_that_did_not_run_is_never_a_passing_test(
+        pytester: pytest.Pytester, strict: bool, outcome: dict[str, int]) -> None:
+    # No cassette folder: the replay suite cannot run, so its one check is "not run".
+    pytester.makepyfile(test_cert=f"""
+        from connector_kit.pytest_plugin import certification_tests
+
+        test_bare = certification_tests("langgraph", suites=["replay"], strict={strict})
+    """)
+    result = pytester.runpytest(*FAST, "-rs")
+    result.assert_outcomes(**outcome)
+    result.stdout.fnmatch_lines(["*no cassette folder given*"])
+
+
 def test_the_fixture_needs_the_marker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_nomark=textwrap.dedent("""
         def test_x(connector_kit):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connector_kit.connectors.code_interpreter import BaseCodeInterpreterConnector, CodeExecutionResult
-from connector_kit.testkit.certify.framework import certify, make_plan, plan_checks
+from connector_kit.testkit.certify import certify, make_plan, plan_checks
 
 pytest.importorskip("pydantic_monty")
 

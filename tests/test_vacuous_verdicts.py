@@ -17,7 +17,7 @@ from rich.console import Console
 
 from connector_kit import cli
 from connector_kit.cli import main
-from connector_kit.testkit.certify.framework import (
+from connector_kit.testkit.certify import (
     CertificationReport,
     Check,
     CheckResult,

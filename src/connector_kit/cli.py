@@ -46,7 +46,7 @@ def _cassettes_for(target: str, given: str | None) -> Path | None:
 # -- certify ----------------------------------------------------------------------------------
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from .testkit.certify.framework import certify, suite_names
+    from .testkit.certify import certify, suite_names
     from .testkit.certify.report import render, write_reports
 
     targets = args.targets or [*BUILTIN_AGENTS, *(["monty"] if _monty_available() else [])]

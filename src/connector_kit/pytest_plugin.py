@@ -361,7 +361,7 @@ def certification_tests(target: str, cassettes: str | Path | None = None, *,
     ``test_langflow = certification_tests("langflow", "cassettes/langflow")`` in a test module
     makes ``pytest -n auto`` spread the checks over all cores.
     """
-    from .testkit.certify.framework import make_plan, plan_checks
+    from .testkit.certify import make_plan, plan_checks
 
     plan = make_plan(target, Path(cassettes) if cassettes is not None else None, options=options)
     checks = plan_checks(plan, suites)
@@ -373,7 +373,7 @@ def certification_tests(target: str, cassettes: str | Path | None = None, *,
             pytest.fail(f"{result.id}: {result.detail}", pytrace=False)
         if result.status == "bypassed":
             pytest.skip(f"bypassed: {result.detail}")
-        if result.status == "skipped":
+        if result.status == "not run":
             if strict:
                 pytest.fail(f"{result.id} did not run (strict): {result.detail}", pytrace=False)
             pytest.skip(result.detail)

@@ -9,10 +9,12 @@ from .certify import (
     CertificationReport,
     Check,
     CheckFailed,
+    CheckNotRun,
     CheckResult,
     CheckSkipped,
     Plan,
     certify,
+    not_run,
     register_suite,
 )
 from .diff import DiffReport, DriftReport, diff_connectors, drift_report
@@ -51,6 +53,7 @@ __all__ = [
     "CertificationReport",
     "Check",
     "CheckFailed",
+    "CheckNotRun",
     "CheckResult",
     "CheckSkipped",
     "ConnectorTestKit",
@@ -84,6 +87,7 @@ __all__ = [
     "kit_vcr",
     "load_connector",
     "load_rig",
+    "not_run",
     "register_normalizer",
     "register_suite",
     "replaying",

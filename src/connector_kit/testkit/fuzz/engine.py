@@ -66,7 +66,7 @@ from ...connectors.batch import run_blocking
 from ...connectors.exceptions import ConnectorError, ConnectorKitError
 from ...connectors.http import FakeClock, HttpClient, RetryPolicy
 from ...connectors.registry import ConnectorRegistry
-from ..certify.framework import Check, CheckFailed, CheckSkipped, Plan, register_suite
+from ..certify import Check, CheckFailed, CheckSkipped, Plan, register_suite
 from ..faults.server import FaultServer, ReceivedRequest, Reply
 from ..recording.cassettes import Cassette, CassetteError
 from ..recording.episode import class_path, load_connector

@@ -58,7 +58,7 @@ from ...faults.server import FaultServer, ReceivedRequest, Reply
 from ...recording.cassettes import Cassette
 from ...recording.episode import REPLAY_KEY, build_connector
 from ...recording.scrub import PLACEHOLDER
-from ..framework import Check, CheckFailed, CheckSkipped, Plan, register_suite
+from .. import Check, CheckFailed, CheckSkipped, Plan, register_suite
 
 SUITE = "faults"
 

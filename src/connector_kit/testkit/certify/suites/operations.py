@@ -26,7 +26,8 @@ from ....connectors.executor import ExecutionConfig, ExecutionResult, catalogue_
 from ....connectors.operations import RESULT_TYPES, Operation
 from ...recording.interception import offline
 from ...recording.operation_scenarios import FOLDER, recorded_operation_scenarios
-from ..framework import Check, CheckFailed, Plan, register_suite
+from ..checks import Check, CheckFailed
+from ..plan import Plan
 
 _UNKNOWN = "__not_a_parameter__"
 #: Values of every JSON kind: each field is tried with those its model refuses.
@@ -34,7 +35,6 @@ _WRONG_KINDS: list[Any] = [123456789, -1, 0.5, "not-a-valid-value", "", True, No
                            {"nested": {"x": 1}}]
 
 
-@register_suite("operations")
 def operations_suite(plan: Plan) -> list[Check]:
     cls = plan.connector_class
     catalogue = catalogue_of(cls)
@@ -109,10 +109,8 @@ def _check_to_llm(cls: type[BaseConnector]) -> dict[str, Any]:
 # -- fuzz -----------------------------------------------------------------------------------------
 
 def _check_fuzz(cls: type[BaseConnector], plan: Plan) -> dict[str, Any]:
-    from ..framework import _sample_options
-
     connector = cls(config=ConnectorConfig(url="http://127.0.0.1:9/api/v1/run/ck-fuzz", max_retries=0,
-                                           timeout=2), **_sample_options(cls, plan))
+                                           timeout=2), **plan.sample_options())
     examples = int(plan.setting("operations", "examples", 25))
     tried = 0
     try:

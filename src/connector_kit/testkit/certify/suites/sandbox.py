@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ....connectors.base import ConnectorConfig
-from ..framework import Check, CheckFailed, CheckSkipped, Plan, is_code_connector, register_suite
+from ..checks import Check, CheckFailed, not_run
+from ..plan import Plan, is_code_connector
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,10 @@ def _attack_check(cls: type[Any], attack: Attack) -> Callable[[], dict[str, Any]
     return run
 
 
-@register_suite("sandbox")
 def sandbox_suite(plan: Plan) -> list[Check]:
     cls = plan.connector_class
     if not is_code_connector(cls):
-        def not_code() -> None:
-            raise CheckSkipped("the sandbox suite applies to code-interpreter connectors")
-
-        return [Check("sandbox", "*", not_code)]
+        return [not_run("sandbox", "the sandbox suite applies to code-interpreter connectors")]
     return [Check("sandbox", attack.name, _attack_check(cls, attack),
                   f"`{attack.code.splitlines()[0]}` fails cleanly and the next run works")
             for attack in ATTACKS]
