@@ -81,33 +81,27 @@ def _load(target: ConnectorTestKit | str | type[BaseConnector]) -> type[BaseConn
 
 
 def plan_checks(plan: Plan, suites: list[str] | None = None) -> list[Check]:
-    """Every check of the declared suites, bypassed suites as checks that report the reason."""
-    checks: list[Check] = []
-    for suite in suites or plan.declaration.suites:
-        reason = plan.declaration.bypass.get(suite)
-        if reason:
-            checks.append(not_run(suite, reason, bypass_reason=reason))
-            continue
-        try:
-            builder = find_suite(suite)
-        except SuitePluginError as exc:
-            checks.append(error_check(suite, exc))
-            continue
+    """Every check of the declared suites; a bypassed, unknown or broken suite is one row."""
+    return [check for suite in suites or plan.declaration.suites
+            for check in _suite_checks(plan, suite)]
+
+
+def _suite_checks(plan: Plan, suite: str) -> list[Check]:
+    reason = plan.declaration.bypass.get(suite)
+    if reason:
+        return [not_run(suite, reason, bypass_reason=reason)]
+    try:
+        builder = find_suite(suite)
         if builder is None:
             known = ", ".join(suite_names())
-            checks.append(not_run(suite, f"no suite named '{suite}' is installed (known: {known})"))
-            continue
-        try:
-            built = builder(plan)
-        except Exception as exc:
-            checks.append(error_check(suite, exc))
-            continue
+            return [not_run(suite, f"no suite named '{suite}' is installed (known: {known})")]
+        built = builder(plan)
         if not isinstance(built, list) or not all(isinstance(c, Check) for c in built):
-            checks.append(error_check(suite, SuitePluginError(
-                f"suite '{suite}' returned {type(built).__name__}, not a list of Check")))
-            continue
-        checks.extend(built)
-    return checks
+            raise SuitePluginError(f"suite '{suite}' returned {type(built).__name__}, "
+                                   "not a list of Check")
+    except Exception as exc:  # a suite that cannot build its checks is one error row
+        return [error_check(suite, exc)]
+    return built
 
 
 def run_checks(checks: list[Check]) -> list[CheckResult]:
