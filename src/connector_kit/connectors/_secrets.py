@@ -9,6 +9,7 @@ shape is masked here, and the test kit's scrubber and scanner use the same
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -42,6 +43,13 @@ def is_secret_name(name: str) -> bool:
 def secret_forms(secrets: Iterable[str | None]) -> list[str]:
     """Each secret as written, URL-encoded, base64 (standard and URL-safe, at any alignment
     inside a longer base64 text) and hex; longest first, so a longer form is masked whole."""
+    return list(_forms_of(tuple(secret for secret in secrets if secret)))
+
+
+@functools.lru_cache(maxsize=64)
+def _forms_of(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    # Cached: every masked message and URL asks for the same few secrets' forms (12 encodings
+    # each), and computing them cost more than the masking itself.
     forms: set[str] = set()
     for secret in secrets:
         if not secret or len(secret) < MIN_SECRET:
@@ -50,7 +58,7 @@ def secret_forms(secrets: Iterable[str | None]) -> list[str]:
         forms.update({secret, quote(secret, safe=""), quote_plus(secret), raw.hex(),
                       raw.hex().upper()})
         forms.update(form for form in _base64_cores(raw) if len(form) >= _MIN_B64)
-    return sorted(forms, key=len, reverse=True)
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _base64_cores(raw: bytes) -> set[str]:
@@ -72,7 +80,7 @@ def _base64_cores(raw: bytes) -> set[str]:
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
     """Replace every form (see :func:`secret_forms`) of each secret in ``text`` with ``***``."""
-    for form in secret_forms(secrets):
+    for form in _forms_of(tuple(secret for secret in secrets if secret)):
         if form in text:
             text = text.replace(form, MASK)
     return text

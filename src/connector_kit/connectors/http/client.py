@@ -21,7 +21,7 @@ import logging
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,6 +59,8 @@ logger = logging.getLogger("connector_kit.http")
 
 Expect = Literal["object", "json"]
 _EXCERPT = 500
+#: URLs whose masked form is remembered per client (a connector calls a handful of URLs).
+_SAFE_URLS_KEPT = 256
 #: Default cap on a decoded response body: far above any agent answer, far below a bomb.
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -146,7 +148,8 @@ class HttpClient:
         self.max_retries = self.policy.max_retries
         self.max_response_bytes = max_response_bytes
         self.clock: Clock = clock or SystemClock()
-        self._secrets = [s for s in secrets if s]
+        self._secrets = tuple(s for s in secrets if s)
+        self._safe_urls: dict[str, str] = {}
         if self._secrets:
             _CLIENTS_WITH_SECRETS.add(self)
         self._limits = limits or _pools.default_limits()
@@ -248,9 +251,12 @@ class HttpClient:
             stats = CallStats(method, self.safe_url(url))
             stats.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
             started = self.clock.monotonic()
-            retrying = tenacity.Retrying(sleep=self.clock.sleep,
-                                         **self._strategies(deadline, stats, retry))
-            verdict = retrying(self._try_sync, stats, method, url, content, headers, expect, deadline)
+            args = (stats, method, url, content, headers, expect, deadline)
+            verdict = self._try_sync(*args)
+            if verdict.error is not None and verdict.retryable:
+                retrying = tenacity.Retrying(sleep=self.clock.sleep,
+                                             **self._strategies(deadline, stats, retry))
+                verdict = retrying(_first_then(verdict, self._try_sync), *args)
             return self._finish(stats, started, verdict)
 
     async def arequest(
@@ -270,10 +276,12 @@ class HttpClient:
             stats = CallStats(method, self.safe_url(url))
             stats.idempotent = not _RUN_CALL.get() if idempotent is None else idempotent
             started = self.clock.monotonic()
-            retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep,
-                                              **self._strategies(deadline, stats, retry))
-            verdict: Verdict = await retrying(self._try_async, stats, method, url, content, headers, expect,
-                                     deadline)
+            args = (stats, method, url, content, headers, expect, deadline)
+            verdict = await self._try_async(*args)
+            if verdict.error is not None and verdict.retryable:
+                retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep,
+                                                  **self._strategies(deadline, stats, retry))
+                verdict = await retrying(_afirst_then(verdict, self._try_async), *args)
             return self._finish(stats, started, verdict)
 
     def send_once(self, method: str, url: str, *, json: Any = None,
@@ -545,7 +553,14 @@ class HttpClient:
 
     def safe_url(self, url: str) -> str:
         """``url`` for messages: userinfo, credential-named query values and secrets masked."""
-        return mask_url(url, self._secrets)
+        # Memoised: every call records its URL, and masking (URL parsing, every encoded form
+        # of every secret) cost more than the rest of the call's own bookkeeping.
+        safe = self._safe_urls.get(url)
+        if safe is None:
+            if len(self._safe_urls) >= _SAFE_URLS_KEPT:
+                self._safe_urls.clear()
+            safe = self._safe_urls[url] = mask_url(url, self._secrets)
+        return safe
 
     def _deadline_error(self, url: str, *, sent: bool = True, budget: float | None = None
                         ) -> ConnectorTimeoutError:
@@ -690,6 +705,30 @@ class HttpClient:
 @functools.lru_cache(maxsize=1)
 def _default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+# The first attempt runs before any tenacity object exists: most calls succeed (or fail for
+# good) at once, and building Retrying plus its strategies per call cost ~10% of a call's
+# CPU at hundreds in flight. Only a retryable first verdict starts tenacity, which is handed
+# that verdict as its attempt 1 (its hooks, stop and wait then see exactly what they would
+# have seen had tenacity run the first attempt itself).
+def _first_then(first: Verdict, attempt: Callable[..., Verdict]) -> Callable[..., Verdict]:
+    pending = [first]
+
+    def run(*args: Any) -> Verdict:
+        return pending.pop() if pending else attempt(*args)
+
+    return run
+
+
+def _afirst_then(first: Verdict, attempt: Callable[..., Awaitable[Verdict]]
+                 ) -> Callable[..., Awaitable[Verdict]]:
+    pending = [first]
+
+    async def run(*args: Any) -> Verdict:
+        return pending.pop() if pending else await attempt(*args)
+
+    return run
 
 
 def _with_json_type(headers: Mapping[str, str] | None, content: bytes | None) -> dict[str, str]:
