@@ -1,0 +1,119 @@
+"""One attempt of a call: send the request, read the body within its bound, map any failure.
+
+An attempt returns ``(status, headers, body)`` or raises a ConnectorError (deadline, size
+limit, a mapped transport failure) carrying the headers that arrived before it broke; the
+caller (``client.py``) judges the answer and decides about another attempt. The body is read
+as a stream and counted as it decodes, so reading stops at ``max_response_bytes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import httpx
+
+from ..exceptions import ConnectorError
+from ._errors import too_large_error
+from .calls import with_headers
+from .deadline import Deadline
+
+if TYPE_CHECKING:
+    from .client import HttpClient
+
+Answer = tuple[int, httpx.Headers, bytes]
+#: What httpx and the socket layer may raise for a request that did not complete.
+TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, ssl.SSLError, OSError)
+
+
+def attempt_sync(client: HttpClient, method: str, url: str, content: bytes | None,
+                 headers: Mapping[str, str] | None, deadline: Deadline) -> Answer:
+    arrived: httpx.Headers | None = None
+    try:
+        http = client._sync_client()
+        remaining = deadline.remaining()  # after any client set-up cost
+        if remaining <= 0:
+            raise client._deadline_error(url, sent=False, budget=deadline.budget)
+        request = http.build_request(method, url, content=content,
+                                     headers=with_json_type(headers, content),
+                                     timeout=min(client.timeout, remaining))
+        response = http.send(request, stream=True)
+        arrived = response.headers
+        try:
+            limit = check_length(client, response, url)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large_error(client.safe_url(url), limit, response.status_code)
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+        finally:
+            response.close()
+    except ConnectorError as exc:  # the deadline or the size limit, met while reading
+        raise with_headers(exc, arrived) from None
+    except TRANSPORT_ERRORS as exc:
+        raise with_headers(client._map_transport_error(exc, url, deadline), arrived) from None
+
+
+async def attempt_async(client: HttpClient, method: str, url: str, content: bytes | None,
+                        headers: Mapping[str, str] | None, deadline: Deadline) -> Answer:
+    shard = client._loop_clients()
+    if shard.guard is None:
+        await shard.start_guard(client._forgetter(asyncio.get_running_loop()))
+    index = shard.pick(client._new_async_client)
+    arrived: httpx.Headers | None = None
+    try:
+        http = shard.clients[index]
+        remaining = deadline.remaining()  # after any client set-up cost
+        if remaining <= 0:
+            raise client._deadline_error(url, sent=False, budget=deadline.budget)
+        # The deadline backend bounds each socket operation; this also bounds the waits
+        # between them (a pool slot, DNS) -- and every step of a given transport -- with one timer.
+        async with asyncio.timeout(remaining):
+            request = http.build_request(
+                method, url, content=content, headers=with_json_type(headers, content),
+                timeout=min(client.timeout, remaining),
+            )
+            response = await http.send(request, stream=True)
+            arrived = response.headers
+            try:
+                limit = check_length(client, response, url)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large_error(client.safe_url(url), limit, response.status_code)
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        return response.status_code, response.headers, b"".join(chunks)
+    except ConnectorError as exc:
+        raise with_headers(exc, arrived) from None
+    except TimeoutError:
+        raise with_headers(client._deadline_error(url, budget=deadline.budget), arrived) from None
+    except TRANSPORT_ERRORS as exc:
+        raise with_headers(client._map_transport_error(exc, url, deadline), arrived) from None
+    finally:
+        shard.release(index)
+
+
+def check_length(client: HttpClient, response: httpx.Response, url: str) -> int:
+    """The limit; refuse at once an unencoded body whose announced length passes it."""
+    limit = client.max_response_bytes
+    length = response.headers.get("content-length")
+    if (length is not None and length.isdigit() and int(length) > limit
+            and not response.headers.get("content-encoding")):
+        raise too_large_error(client.safe_url(url), limit, response.status_code)
+    return limit
+
+
+def with_json_type(headers: Mapping[str, str] | None, content: bytes | None) -> dict[str, str]:
+    merged = dict(headers or {})
+    if content is not None and not any(k.lower() == "content-type" for k in merged):
+        merged["Content-Type"] = "application/json"
+    return merged
