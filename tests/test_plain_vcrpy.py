@@ -24,7 +24,8 @@ import vcr
 from connector_kit.connectors import AgentInterruptedError, ConnectorConfig, ConnectorError
 from connector_kit.connectors.agent.base import BaseAgentConnector
 from connector_kit.testkit.recording.cassettes import Cassette
-from connector_kit.testkit.recording.episode import REPLAY_KEY, load_connector
+from connector_kit.testkit.recording.episode import REPLAY_KEY
+from connector_kit.testkit.recording.targets import load_connector
 
 REPO = Path(__file__).resolve().parents[1]
 CASSETTES = sorted(p for p in (REPO / "cassettes").glob("*/*.yaml")

@@ -191,14 +191,13 @@ def _record_operations(kit: Any, scenarios: list[Any], out: Path, table: Table, 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .testkit.diff.connectors import diff_connectors
-    from .testkit.recording.episode import load_connector
+    from .testkit.recording.targets import load_connector
 
     cassettes = _cassettes_for(args.control, args.cassettes)
     if cassettes is None:
-        from .connectors.registry import ConnectorRegistry
+        from .testkit.recording.targets import registry_names
 
-        control_cls = load_connector(args.control)
-        names = [n for n in ConnectorRegistry.list_all() if ConnectorRegistry.get(n) is control_cls]
+        names = registry_names(load_connector(args.control))
         cassettes = _find_dir("cassettes") / names[0] if names else None
     if cassettes is None or not cassettes.is_dir():
         err.print("No recordings to diff on: pass --cassettes DIR.")
@@ -335,7 +334,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 def cmd_operations(args: argparse.Namespace) -> int:
     from .connectors.llm import operations_document
-    from .testkit.recording.episode import load_connector
+    from .testkit.recording.targets import load_connector
 
     text = load_connector(args.target).to_llm() if args.target else operations_document()
     if args.write:

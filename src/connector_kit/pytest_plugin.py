@@ -44,6 +44,7 @@ import pytest
 
 from .testkit.recording.cassettes import Outcome
 from .testkit.recording.scenarios import as_messages
+from .testkit.recording.targets import class_path, registry_names
 
 if TYPE_CHECKING:
     from .testkit.kit import ConnectorTestKit
@@ -127,9 +128,10 @@ class _KitSession:
     """What the plugin knows about one connector_kit test, before its fixtures run."""
 
     def __init__(self, item: pytest.Item) -> None:
-        from .testkit.recording.episode import REPLAY_KEY, load_connector
+        from .testkit.recording.episode import REPLAY_KEY
         from .testkit.recording.interception import KitHooks
         from .testkit.recording.normalize import normalizer_for
+        from .testkit.recording.targets import load_connector
 
         marker = item.get_closest_marker("connector_kit")
         assert marker is not None
@@ -256,7 +258,7 @@ class BoundKit:
             self._calls.append(entry)
         self.recorded.append(index)
         calls = list(self._calls)
-        metadata = {"framework": self.kit.framework, "connector_class": _class_path(self.kit.connector_class),
+        metadata = {"framework": self.kit.framework, "connector_class": class_path(self.kit.connector_class),
                     "recorded_by": "connector_kit pytest plugin"}
         assert self.cassette is not None
         set_section(self.cassette, lambda existing: {**(existing or {}), "format": 1,
@@ -341,15 +343,9 @@ def _yaml_serializer() -> Any:
     return yamlserializer
 
 
-def _class_path(cls: type[Any]) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
 def _framework_of(cls: type[Any]) -> str | None:
     """The registry name of the connector (its normaliser), not the cassette folder's name."""
-    from .connectors.registry import ConnectorRegistry
-
-    names = [n for n in ConnectorRegistry.list_all() if ConnectorRegistry.get(n) is cls]
+    names = registry_names(cls)
     return names[0] if names else None
 
 

@@ -8,9 +8,14 @@ Every block's ``generate(df)`` keeps every row: a failed row gets an error messa
 aborts the batch (unless ``fail_fast=True``), and the columns a block adds are Arrow-safe.
 See :mod:`connector_kit.blocks.base` for the contract and :mod:`connector_kit.flow` to chain
 blocks from YAML.
+
+The column and masking helpers a flow shares with its blocks (``dedupe_columns``,
+``flatten_columns``, ``mask_value``, ``secret_values_in``) are public here, so
+:mod:`connector_kit.flow` never imports a private block module.
 """
 
-from ._sanitize import sanitize_frame, sanitize_series, to_json_text
+from ._masking import mask_value, secret_values_in
+from ._sanitize import dedupe_columns, flatten_columns, sanitize_frame, sanitize_series, to_json_text
 from .agent import AgentBlock, AgentResponseExtractorBlock
 from .base import BaseBlock, BlockSummary, RowFailure, RowResults
 from .code import PythonInterpreterBlock
@@ -30,7 +35,11 @@ __all__ = [
     "RowFailedError",
     "RowFailure",
     "RowResults",
+    "dedupe_columns",
+    "flatten_columns",
+    "mask_value",
     "sanitize_frame",
     "sanitize_series",
+    "secret_values_in",
     "to_json_text",
 ]

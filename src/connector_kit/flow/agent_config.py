@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ..blocks._masking import mask_value, secret_values_in
+from ..blocks import mask_value, secret_values_in
 from ..blocks.base import BaseBlock, describe_validation_error
 from .errors import AgentConfigNotSetError, FlowConfigError
 

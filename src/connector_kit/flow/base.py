@@ -26,8 +26,7 @@ from typing import Any
 import pandas as pd
 
 from .._safe_yaml import load_yaml
-from ..blocks import BaseBlock, BlockConfigError, BlockRegistry, BlockSummary
-from ..blocks._sanitize import dedupe_columns, flatten_columns
+from ..blocks import BaseBlock, BlockConfigError, BlockRegistry, BlockSummary, dedupe_columns, flatten_columns
 from . import agent_config
 from ._env import substitute_env
 from .errors import FlowConfigError

@@ -92,7 +92,7 @@ def find_cassettes(name: str) -> Path | None:
 def record_fixture(name: str, folder: Path) -> Path:
     """Record the small catalogue of ``name`` into ``folder`` from a loopback FaultServer."""
     from ...connectors.registry import ConnectorRegistry
-    from ..recording.episode import load_connector
+    from ..recording.targets import load_connector
 
     cls = load_connector(name)
     assert issubclass(cls, BaseAgentConnector) and ConnectorRegistry.get(name) is cls

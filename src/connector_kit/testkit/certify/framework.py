@@ -25,7 +25,7 @@ from typing import Any
 from ...connectors.base import BaseConnector
 from ..diff.drift import recorded_server_versions
 from ..kit import ConnectorTestKit
-from ..recording.episode import class_path
+from ..recording.targets import class_path
 from .checks import STATUSES, CheckResult, elapsed_ms
 from .plan import make_plan, plan_checks, run_checks
 

@@ -74,7 +74,7 @@ def make_plan(target: ConnectorTestKit | str | type[BaseConnector], cassettes: P
 
 
 def _load(target: ConnectorTestKit | str | type[BaseConnector]) -> type[BaseConnector]:
-    from ..recording.episode import load_connector
+    from ..recording.targets import load_connector
 
     assert not isinstance(target, ConnectorTestKit)
     return load_connector(target)

@@ -19,10 +19,11 @@ from ...connectors.base import BaseConnector
 from ..jsondiff import Difference, diff
 from ..kit import ConnectorTestKit
 from ..recording.cassettes import Cassette, Outcome
-from ..recording.episode import REPLAY_KEY, class_path, load_connector, run_connector
+from ..recording.episode import REPLAY_KEY, run_connector
 from ..recording.interception import KitHooks, OfflineError, kit_vcr, offline
 from ..recording.normalize import Normalizer
 from ..recording.replay import MatchKey, vcr_key
+from ..recording.targets import class_path, load_connector
 from ..recording.wire import replaying
 
 

@@ -365,7 +365,7 @@ _NORMALIZERS: dict[str, Normalizer] = {}
 
 
 def _normalizer(cassette: Cassette, connector: str | type[Any] | None) -> Normalizer:
-    from ..recording.episode import load_connector
+    from ..recording.targets import load_connector
 
     framework = str(cassette.metadata.get("framework") or cassette.scenario.get("framework")
                     or "")

@@ -65,11 +65,10 @@ from ...connectors.base import BaseConnector, ConnectorConfig
 from ...connectors.batch import run_blocking
 from ...connectors.exceptions import ConnectorError, ConnectorKitError
 from ...connectors.http import FakeClock, HttpClient, RetryPolicy
-from ...connectors.registry import ConnectorRegistry
 from ..certify import Check, CheckFailed, CheckSkipped, Plan, register_suite
 from ..faults.server import FaultServer, ReceivedRequest, Reply
 from ..recording.cassettes import Cassette, CassetteError
-from ..recording.episode import class_path, load_connector
+from ..recording.targets import class_path, load_connector, registry_names
 from .strategies import (
     SHAPES,
     HttpCase,
@@ -833,7 +832,7 @@ def guess_shape(cls: type[BaseConnector], cassettes: Sequence[Cassette] = ()) ->
         return "langflow"
     if issubclass(cls, LangGraphConnector):
         return "langgraph"
-    names = [n for n in ConnectorRegistry.list_all() if ConnectorRegistry.get(n) is cls]
+    names = registry_names(cls)
     for cassette in cassettes:
         names.append(str(cassette.metadata.get("framework") or cassette.scenario.get("framework")))
     for name in names:

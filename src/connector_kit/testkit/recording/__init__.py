@@ -2,13 +2,13 @@
 normalising, scenario catalogues, and running one scenario through a connector."""
 
 from .cassettes import Cassette, CassetteError, Interaction, KitPersister, Outcome
-from .episode import TargetError, load_connector
 from .interception import KitHooks, OfflineError, kit_vcr
 from .normalize import Normalizer, register_normalizer
 from .record import RecordResult
 from .replay import ReplayError, ReplayMismatchError, StaleCassetteError, replaying
 from .scenarios import Catalogue, Scenario, ScenarioError
 from .scrub import SecretLeakError, scan_files
+from .targets import TargetError, class_path, load_connector, registry_names
 
 __all__ = [
     "Cassette",
@@ -28,9 +28,11 @@ __all__ = [
     "SecretLeakError",
     "StaleCassetteError",
     "TargetError",
+    "class_path",
     "kit_vcr",
     "load_connector",
     "register_normalizer",
+    "registry_names",
     "replaying",
     "scan_files",
 ]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..._safe_yaml import dump_yaml, load_yaml, validate
 from ...connectors.exceptions import ConnectorKitError
@@ -252,8 +253,13 @@ class RecordedRequest:
 
     @property
     def path(self) -> str:
-        rest = self.uri.split("://", 1)[-1]
-        return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        return request_path(self.uri)
+
+
+def request_path(uri: str) -> str:
+    """The path and query of a request URI (``/api/run?stream=true``), ``/`` when it has none."""
+    parts = urlsplit(uri)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 @dataclass

@@ -1,11 +1,9 @@
-"""Running one scenario through a connector and capturing its connector-level outcome."""
+"""Running one scenario through a connector and capturing its connector-level outcome.
+
+Loading a connector by name lives in :mod:`.targets`."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import os
-import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -13,66 +11,13 @@ from ...connectors.agent.base import BaseAgentConnector
 from ...connectors.base import BaseConnector, ConnectorConfig
 from ...connectors.exceptions import ConnectorError, ConnectorKitError
 from ...connectors.http import CallStats, FakeClock
-from ...connectors.registry import ConnectorRegistry
 from .cassettes import Outcome
 from .interception import OfflineError
 from .steps import StepLog, run_steps
+from .targets import TargetError
 
 #: The API key a replayed connector is given where the recording had one (scrubbed).
 REPLAY_KEY = "ck-replay-key-not-a-secret"
-
-
-class TargetError(ConnectorKitError):
-    """A connector given as 'module:Class' or a registry name could not be loaded."""
-
-
-def load_connector(target: str | type[BaseConnector]) -> type[BaseConnector]:
-    """A connector class from a class, a registry name ("langflow") or "pkg.mod:Class"."""
-    if isinstance(target, type):
-        if not issubclass(target, BaseConnector):
-            raise TargetError(f"{target.__name__} is not a BaseConnector subclass.")
-        return target
-    if ":" in target:
-        module_name, _, attr = target.partition(":")
-        try:
-            module = _import_from_cwd(module_name)
-        except ImportError as exc:
-            raise TargetError(
-                f"Cannot import module '{module_name}' for connector '{target}': {exc}. Is it on "
-                "PYTHONPATH / installed in this environment?"
-            ) from None
-        found = getattr(module, attr, None)
-        if not isinstance(found, type) or not issubclass(found, BaseConnector):
-            raise TargetError(f"'{target}' is not a BaseConnector subclass.")
-        return found
-    _import_builtins()
-    try:
-        return ConnectorRegistry.get(target)
-    except ConnectorError as exc:
-        raise TargetError(str(exc)) from None
-
-
-def _import_from_cwd(module_name: str) -> Any:
-    """Import ``module_name``; like uvicorn, also look in the current directory."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        cwd = os.getcwd()
-        if cwd in sys.path:
-            raise
-        sys.path.insert(0, cwd)
-        return importlib.import_module(module_name)
-
-
-def _import_builtins() -> None:
-    import connector_kit.connectors
-
-    with contextlib.suppress(ImportError):  # the code extra may be absent
-        import connector_kit.connectors.code_interpreter  # noqa: F401  (registers monty)
-
-
-def class_path(cls: type[Any]) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def build_connector(cls: type[BaseConnector], url: str | None, config: dict[str, Any],
@@ -91,7 +36,7 @@ def run_connector(connector: BaseConnector, messages: list[dict[str, Any]], sess
     """
     stats: list[CallStats] = []
     if isinstance(connector, BaseAgentConnector):
-        client = connector._get_http_client()
+        client = connector.http_client
         if fake_clock:
             client.clock = FakeClock()
         client.observers.append(stats.append)

@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from ... import __version__
 from ..._safe_yaml import safe_name
+from ...connectors.agent.base import BaseAgentConnector
 from ...connectors.base import BaseConnector
 from ..jsondiff import Difference, diff
 from .cassettes import SECTION, CassetteError, atomic_write, clear_section, load_document, set_section
-from .episode import REPLAY_KEY, build_connector, class_path
+from .episode import REPLAY_KEY, build_connector
 from .interception import KitHooks, kit_vcr
 from .normalize import Normalizer, normalizer_for
 from .operation_scenarios import OperationScenario, Step, met, run_steps
 from .replay import ReplayError, replaying
 from .scrub import PLACEHOLDER, SecretLeakError, assert_no_leaks, scrub_value
+from .targets import class_path
 
 if TYPE_CHECKING:
     from ..kit import ConnectorTestKit
@@ -157,9 +159,8 @@ def replay_operation_scenario(kit: ConnectorTestKit, path: Path, *,
     error: ReplayError | None = None
     played: Any = None
     try:
-        client = getattr(connector, "_get_http_client", None)
-        if client is not None:
-            client().clock = FakeClock()  # recorded retry waits are not slept again
+        if isinstance(connector, BaseAgentConnector):
+            connector.http_client.clock = FakeClock()  # recorded retry waits are not slept again
         with replaying([path], normalizer, strict=True) as played:
             produced = run_steps(connector, steps)
     except ReplayError as exc:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ...connectors.exceptions import ConnectorKitError
 from ..jsondiff import Difference, diff
-from .cassettes import CassetteError, RecordedRequest
+from .cassettes import CassetteError, RecordedRequest, request_path
 from .normalize import Normalizer
 from .scrub import is_auth_header
 
@@ -51,11 +51,6 @@ class MatchKey:
     def as_dict(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "body": self.body,
                 "auth_headers": list(self.auth)}
-
-
-def _path_of(uri: str) -> str:
-    rest = uri.split("://", 1)[-1]
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
 
 
 @lru_cache(maxsize=4096)
@@ -96,7 +91,7 @@ def vcr_key(normalizer: Normalizer, request: Any) -> MatchKey:
 
 @lru_cache(maxsize=4096)
 def _masked_path(normalizer: Normalizer, uri: str) -> str:
-    return normalizer.mask_text(_path_of(uri))
+    return normalizer.mask_text(request_path(uri))
 
 
 class _Matchers:
@@ -182,7 +177,7 @@ def stale_error(cassette: Any) -> StaleCassetteError | None:
         return None
     left = unplayed(cassette)
     requests = cassette.requests
-    described = ", ".join(f"#{i + 1} {requests[i].method} {_path_of(requests[i].uri)}" for i in left)
+    described = ", ".join(f"#{i + 1} {requests[i].method} {request_path(requests[i].uri)}" for i in left)
     return StaleCassetteError(
         f"{len(left)} recorded interaction(s) were never requested: {described}. The "
         "connector no longer makes these calls: re-record the cassette if that is intended."

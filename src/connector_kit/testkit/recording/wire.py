@@ -36,6 +36,7 @@ import httpx
 
 from ...connectors.agent._frames import NDJSONParser, SSEParser
 from ...connectors.exceptions import ConnectorError
+from .cassettes import request_path
 
 #: Content types kept as streams (Langflow's NDJSON is sent as text/event-stream too).
 STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl")
@@ -237,11 +238,6 @@ def _split(body: bytes, times: list[float]) -> list[tuple[float, bytes]]:
     return pieces
 
 
-def _path(url: str) -> str:
-    parts = httpx.URL(url)
-    return parts.raw_path.decode("ascii", errors="replace")
-
-
 @contextlib.contextmanager
 def replaying(metadata: dict[str, Any], *, pace: float = 0.0) -> Iterator[None]:
     """Serve the recorded lost answers and streams (see the module docstring)."""
@@ -258,7 +254,7 @@ def replaying(metadata: dict[str, Any], *, pace: float = 0.0) -> Iterator[None]:
         """Break a request whose recorded answer broke, as it broke under vcrpy: vcrpy reads
         the body before httpx returns the response, so the headers never reached the client."""
         with lock:
-            if not lost or lost[0].get("method") != request.method or _path(
+            if not lost or lost[0].get("method") != request.method or request_path(
                     str(lost[0].get("uri", ""))) != request.url.raw_path.decode("ascii", "replace"):
                 return
             entry = lost.pop(0)

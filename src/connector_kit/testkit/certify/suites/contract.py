@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from ....connectors.agent.base import BaseAgentConnector
 from ....connectors.base import BaseConnector, ConnectorConfig
-from ....connectors.registry import ConnectorRegistry
 from ...recording.replay import recorded_key
+from ...recording.targets import registry_names
 from ..checks import Check, CheckFailed, CheckNotRun
 from ..plan import Plan, is_code_connector
 
@@ -40,7 +40,7 @@ def contract_suite(plan: Plan) -> list[Check]:
 
 
 def _check_registration(cls: type[BaseConnector]) -> dict[str, Any]:
-    names = [n for n in ConnectorRegistry.list_all() if ConnectorRegistry.get(n) is cls]
+    names = registry_names(cls)
     if not names:
         raise CheckFailed(
             f"{cls.__name__} is not registered: decorate it with "

@@ -139,7 +139,7 @@ def exchange_from_cassette(cassette: Cassette, kit_options: dict[str, Any] | Non
     for interaction in cassette.interactions:
         content_type = next((v[0] for k, v in interaction.response.headers.items()
                              if k.lower() == "content-type" and v), "application/json")
-        steps.append(Step(interaction.request.method, _path_of(interaction.request.uri),
+        steps.append(Step(interaction.request.method, interaction.request.path,
                           interaction.response.status, interaction.response.body.encode("utf-8"),
                           content_type))
     name = section.get("name") or (cassette.path.stem if cassette.path else "?")
@@ -195,11 +195,6 @@ def exchange_for(plan: Plan) -> SuccessExchange | None:
             [Step("POST", None, 200, _dumps(value)) for value in responses],
             "faults.responses in certify.yaml")
     return builtin_exchange(plan.connector_class)
-
-
-def _path_of(uri: str) -> str:
-    parts = urlsplit(uri)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _dumps(value: Any) -> bytes:
