@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from .testkit.recording.cassettes import Outcome
+from .testkit.recording.outcome import Outcome
 from .testkit.recording.scenarios import as_messages
 from .testkit.recording.targets import class_path, registry_names
 

@@ -9,12 +9,10 @@ from .certify import (
     CertificationReport,
     Check,
     CheckFailed,
-    CheckNotRun,
     CheckResult,
     CheckSkipped,
     Plan,
     certify,
-    not_run,
     register_suite,
 )
 from .diff import DiffReport, DriftReport, diff_connectors, drift_report
@@ -53,7 +51,6 @@ __all__ = [
     "CertificationReport",
     "Check",
     "CheckFailed",
-    "CheckNotRun",
     "CheckResult",
     "CheckSkipped",
     "ConnectorTestKit",
@@ -87,7 +84,6 @@ __all__ = [
     "kit_vcr",
     "load_connector",
     "load_rig",
-    "not_run",
     "register_normalizer",
     "register_suite",
     "replaying",

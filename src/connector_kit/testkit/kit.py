@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from .._safe_yaml import safe_name
 from ..connectors.base import BaseConnector
 from .jsondiff import Difference, diff
-from .recording.cassettes import Cassette, CassetteError, Outcome
+from .recording.cassettes import Cassette, CassetteError
 from .recording.episode import REPLAY_KEY, build_connector, run_connector
 from .recording.interception import KitHooks, kit_vcr, offline
 from .recording.normalize import Normalizer, normalizer_for
+from .recording.outcome import Outcome
 from .recording.record import RecordResult, record_scenario
 from .recording.replay import MatchKey, ReplayError, mismatch_error, stale_error, vcr_key
 from .recording.scenarios import Catalogue, Scenario, ScenarioError

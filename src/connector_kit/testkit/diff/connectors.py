@@ -18,10 +18,11 @@ from typing import Any
 from ...connectors.base import BaseConnector
 from ..jsondiff import Difference, diff
 from ..kit import ConnectorTestKit
-from ..recording.cassettes import Cassette, Outcome
+from ..recording.cassettes import Cassette
 from ..recording.episode import REPLAY_KEY, run_connector
 from ..recording.interception import KitHooks, OfflineError, kit_vcr, offline
 from ..recording.normalize import Normalizer
+from ..recording.outcome import Outcome
 from ..recording.replay import MatchKey, vcr_key
 from ..recording.targets import class_path, load_connector
 from ..recording.wire import replaying

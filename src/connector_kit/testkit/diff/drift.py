@@ -27,9 +27,10 @@ from typing import Any
 
 from ...connectors.exceptions import ConnectorKitError
 from ..jsondiff import diff
-from ..recording.cassettes import Cassette, Interaction, Outcome
+from ..recording.cassettes import Cassette, Interaction
 from ..recording.interception import RECORDED_ENCODING
 from ..recording.normalize import Normalizer, normalizer_for
+from ..recording.outcome import Outcome
 
 #: Response headers whose change alters what a client does with the body.
 MATTERING_HEADERS = ("content-type", "content-encoding", "www-authenticate",

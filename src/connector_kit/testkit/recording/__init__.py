@@ -1,9 +1,10 @@
 """Recording and replay on vcrpy: cassettes, the engine's hooks and matchers, scrubbing,
 normalising, scenario catalogues, and running one scenario through a connector."""
 
-from .cassettes import Cassette, CassetteError, Interaction, KitPersister, Outcome
+from .cassettes import Cassette, CassetteError, Interaction, KitPersister
 from .interception import KitHooks, OfflineError, kit_vcr
 from .normalize import Normalizer, register_normalizer
+from .outcome import Outcome
 from .record import RecordResult
 from .replay import ReplayError, ReplayMismatchError, StaleCassetteError, replaying
 from .scenarios import Catalogue, Scenario, ScenarioError

@@ -21,13 +21,14 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..._safe_yaml import dump_yaml, load_yaml, validate
 from ...connectors.exceptions import ConnectorKitError
+from .outcome import Outcome
 from .schemas import CassetteFile
 
 FORMAT = 1
@@ -301,34 +302,6 @@ class Interaction:
                              _headers(resp.get("headers")),
                              _text(body.get("string") if isinstance(body, dict) else body) or ""),
         )
-
-
-@dataclass
-class Outcome:
-    """What the connector made of the exchange: the fields users consume, or the error."""
-
-    ok: bool
-    text: str | None = None
-    session_id: str | None = None
-    tool_trace: list[dict[str, Any]] | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    status_code: int | None = None
-    #: The event names of the scenario's streamed calls, in order (compared frame by frame).
-    events: list[str] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None or k == "ok"}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
-
-    def compared_fields(self) -> dict[str, Any]:
-        """The fields replay and diff compare (the message is reported, not compared)."""
-        return {"ok": self.ok, "text": self.text, "session_id": self.session_id,
-                "tool_trace": self.tool_trace, "error_type": self.error_type,
-                "status_code": self.status_code, "events": self.events}
 
 
 @dataclass

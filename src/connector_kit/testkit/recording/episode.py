@@ -11,8 +11,8 @@ from ...connectors.agent.base import BaseAgentConnector
 from ...connectors.base import BaseConnector, ConnectorConfig
 from ...connectors.exceptions import ConnectorError, ConnectorKitError
 from ...connectors.http import CallStats, FakeClock
-from .cassettes import Outcome
 from .interception import OfflineError
+from .outcome import Outcome
 from .steps import StepLog, run_steps
 from .targets import TargetError
 

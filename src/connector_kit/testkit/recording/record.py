@@ -19,10 +19,11 @@ from typing import Any
 from ... import __version__
 from ..._safe_yaml import safe_name
 from ...connectors.base import BaseConnector
-from .cassettes import Cassette, CassetteError, Outcome, atomic_write, clear_section, set_section
+from .cassettes import Cassette, CassetteError, atomic_write, clear_section, set_section
 from .episode import build_connector, run_connector, stats_dicts
 from .interception import KitHooks, kit_vcr
 from .normalize import Canonicalizer, Normalizer
+from .outcome import Outcome
 from .scenarios import Scenario
 from .scrub import PLACEHOLDER, SecretLeakError, assert_no_leaks, scrub_text, scrub_value
 from .targets import class_path

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .outcome import Outcome
+
 #: A header map as vcrpy writes it: name -> list of values (a single value is accepted).
 Headers = dict[str, list[str] | str]
 
@@ -48,17 +50,6 @@ class InteractionModel(_Open):
     response: ResponseModel
 
 
-class OutcomeModel(_Open):
-    ok: bool
-    text: str | None = None
-    session_id: str | None = None
-    tool_trace: list[dict[str, Any]] | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    status_code: int | None = Field(default=None, ge=100, le=599)
-    events: list[str] | None = None
-
-
 class ScenarioSection(_Open):
     name: str | None = None
     messages: list[dict[str, Any]] | str = Field(default_factory=list)
@@ -74,7 +65,7 @@ class KitSection(_Open):
     format: int = 1
     scenario: ScenarioSection = Field(default_factory=ScenarioSection)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    outcome: OutcomeModel | None = None
+    outcome: Outcome | None = None
     stats: list[dict[str, Any]] = Field(default_factory=list)
 
 
