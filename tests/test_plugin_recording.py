@@ -172,6 +172,11 @@ def test_all_modes_against_a_dead_server_leave_the_folder_byte_for_byte_unchange
     # re-recording the good cassette against the dead server fails at its first call
     pytester.runpytest(*FAST, "--record-mode=all", "test_calls.py").assert_outcomes(failed=1)
     assert snapshot(folder) == before
+    # rewrite deletes the cassette first (pytest-recording): the failed test puts it back
+    result = pytester.runpytest(*FAST, "--record-mode=rewrite", "test_calls.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*was put back as it was before the run*"])
+    assert snapshot(folder) == before
     assert not (folder / "test_new").exists()
 
 

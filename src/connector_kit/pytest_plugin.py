@@ -29,7 +29,9 @@ Markers:
 - ``@pytest.mark.live`` -- the test needs a real server (a rig); skipped when there is none.
 
 A test that fails saves nothing (vcrpy's ``record_on_exception`` off, also under pytest):
-what it recorded is kept aside and the failure report says where.
+what it recorded is kept aside and the failure report says where. Under ``--record-mode=rewrite``
+(which deletes the cassette before the test) a test that does not pass gets the committed
+cassette back, byte for byte.
 """
 
 from __future__ import annotations
@@ -53,9 +55,12 @@ if TYPE_CHECKING:
 _SESSION_KEY = pytest.StashKey["_KitSession"]()
 _REPORT_KEY = pytest.StashKey[pytest.TestReport]()
 _CURRENT_KEY = pytest.StashKey[pytest.Item]()
+_BACKUP_KEY = pytest.StashKey[tuple[Path, bytes]]()
 _OWN_HOOKS = ("before_record_request", "before_record_response", "before_save_interaction")
 #: vcrpy's default matching plus the kit's strict body and auth matchers. The request hook
 #: canonicalises the origin (random loopback ports), ids and timestamps on both sides.
+#: A cassette bigger than the safe loader accepts is not backed up (it could not be replayed anyway).
+_MAX_BACKUP_BYTES = 8 * 1024 * 1024
 PLUGIN_MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "ck_body", "ck_auth")
 
 
@@ -98,7 +103,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         if error is not None:  # the save was refused (nothing written): fail the test loudly
             report.outcome = "failed"
             report.longrepr = f"{type(error).__name__}: {error}"
+    if report.when == "teardown" and _BACKUP_KEY in item.stash:
+        _restore_if_failed(item, report)
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+                         ) -> Generator[None, Any, Any]:
+    # pytest-recording's ``rewrite`` deletes the cassette while setting up its ``vcr`` fixture, so
+    # a test that then fails would lose the committed file. Keep its bytes first (the fixtures
+    # ``vcr`` stands on are set up by now) and put them back if the test does not pass.
+    if fixturedef.argname == "vcr" and request.node.get_closest_marker("connector_kit") is not None:
+        path = _cassette_path(request)
+        if path is not None:
+            request.node.stash[_BACKUP_KEY] = (path, path.read_bytes())
+    return (yield)
+
+
+def _cassette_path(request: pytest.FixtureRequest) -> Path | None:
+    folder, name = (str(request.getfixturevalue(f)) for f in ("vcr_cassette_dir",
+                                                             "default_cassette_name"))
+    base = Path(folder) / name
+    for path in (base, base.with_name(base.name + ".yaml")):
+        if path.is_file() and path.stat().st_size <= _MAX_BACKUP_BYTES:
+            return path
+    return None
+
+
+def _restore_if_failed(item: pytest.Item, report: pytest.TestReport) -> None:
+    # Called from the fixture's teardown with the call's report (its sections are shown), and
+    # again after teardown for a test whose set-up failed before the fixture ran.
+    path, data = item.stash[_BACKUP_KEY]
+    del item.stash[_BACKUP_KEY]
+    call = item.stash.get(_REPORT_KEY, None)
+    passed = call is not None and call.passed and report.passed
+    if passed or (path.is_file() and path.read_bytes() == data):
+        return
+    from .testkit.recording.cassettes import atomic_write
+
+    atomic_write(path, data.decode("utf-8"))
+    report.sections.append(("connector-kit", f"the test did not pass, so {path} was put back "
+                                             "as it was before the run (--record-mode=rewrite "
+                                             "had deleted it)"))
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-recording (the testkit extra)
@@ -323,6 +370,8 @@ def connector_kit(request: pytest.FixtureRequest, vcr_config: dict[str, Any]) ->
         clear_section(cassette.path)
         report.sections.append(("connector-kit", f"the test failed, so {cassette.path} was not "
                                                  f"written; what it recorded is kept at {kept}"))
+    if report is not None and _BACKUP_KEY in request.node.stash:
+        _restore_if_failed(request.node, report)
 
 
 def _keep_failed(cassette: Any) -> Path:
