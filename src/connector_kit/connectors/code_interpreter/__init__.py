@@ -5,7 +5,8 @@ worker pool first starts (install it with ``pip install 'connector-kit[code]'``)
 """
 
 from .base import BaseCodeInterpreterConnector, CodeExecutionResult
-from .monty import MontyConnector, MontyLimits
+from .limits import MontyLimits
+from .monty import MontyConnector
 
 __all__ = [
     "BaseCodeInterpreterConnector",

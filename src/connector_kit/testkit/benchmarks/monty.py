@@ -94,11 +94,11 @@ def run(*, quick: bool = False) -> BenchReport:
     import pydantic_monty as pm
 
     from ...connectors.code_interpreter import CodeExecutionResult, MontyConnector
-    from ...connectors.code_interpreter.monty import _cache_missing_opentelemetry
+    from ...connectors.code_interpreter._pool import cache_missing_opentelemetry
 
     # What every MontyConnector does when its pool starts; done first so that the raw
     # variants run in the same process state and the ratios show the connector's own cost.
-    _cache_missing_opentelemetry()
+    cache_missing_opentelemetry()
 
     n_cold = 5 if quick else 20
     n_warm = 300 if quick else 3000
@@ -176,7 +176,7 @@ def run(*, quick: bool = False) -> BenchReport:
             try:
                 uncached = _time_sync(raw_warm, max(50, n_warm // 3))
             finally:
-                _cache_missing_opentelemetry()
+                cache_missing_opentelemetry()
             name = "raw Monty checkout + feed_run (warm, OpenTelemetry miss not cached)"
             report.rows.append(_row(name, uncached, vs_raw=Series(name, uncached).median() / raw_s.median()))
             series.append(Series(name, uncached))
@@ -337,9 +337,9 @@ def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[
 
     from ...blocks import PythonInterpreterBlock
     from ...connectors.code_interpreter import MontyConnector
-    from ...connectors.code_interpreter.monty import _cache_missing_opentelemetry
+    from ...connectors.code_interpreter._pool import cache_missing_opentelemetry
 
-    _cache_missing_opentelemetry()
+    cache_missing_opentelemetry()
     chunk = 200
     rounds = 8 if quick else 60
     connector = MontyConnector()
