@@ -676,6 +676,56 @@ def test_close_while_running_lets_the_run_finish_then_reaps(
     assert any_child_process(pids) == set()  # the last run out shut the pool down
 
 
+def test_results_held_for_a_shared_wake_up_all_reach_their_loops(
+    make: Callable[..., MontyConnector],
+) -> None:
+    """Workers hold short runs' results while jobs are queued (one loop wake-up for several);
+    with two event loops in two threads feeding one pool, every result still reaches its own
+    loop, in order of its inputs, and nothing is left held once the queue runs dry."""
+    connector = make(pool_size=2)
+    assert connector.execute_code("1").success  # pool up
+
+    async def burst(offset: int) -> list[Any]:
+        results = await asyncio.gather(
+            *(connector.aexecute_code("n + 1", inputs={"n": offset + i}) for i in range(64)))
+        return [r.return_value if r.success else r.error for r in results]
+
+    answers: dict[int, list[Any]] = {}
+
+    def in_thread(offset: int) -> None:
+        answers[offset] = asyncio.run(burst(offset))
+
+    threads = [threading.Thread(target=in_thread, args=(offset,)) for offset in (0, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)  # a hang guard only: a held result never delivered would block here
+    assert not any(thread.is_alive() for thread in threads)
+    assert answers == {offset: [offset + i + 1 for i in range(64)] for offset in (0, 1000)}
+
+
+def test_a_slow_run_after_held_results_does_not_keep_them(
+    make: Callable[..., MontyConnector],
+) -> None:
+    """Tiny runs queued ahead of a slow one on one worker: the tiny ones' results arrive
+    before the slow one has finished (the worker flushes them when it has nothing else queued
+    or hands them over with the next wake-up)."""
+    connector = make(pool_size=1)
+    assert connector.execute_code("1").success
+
+    async def go() -> tuple[list[bool], bool]:
+        tiny = [asyncio.ensure_future(connector.aexecute_code("1 + 1")) for _ in range(3)]
+        slow = asyncio.ensure_future(connector.aexecute_code("while True:\n    pass", timeout=1.0))
+        done, _pending = await asyncio.wait(tiny, timeout=60)
+        finished_first = not slow.done()
+        await slow
+        return [t.result().success for t in done], finished_first
+
+    successes, before_slow = asyncio.run(go())
+    assert successes == [True, True, True]
+    assert before_slow  # the tiny results did not wait for the 1 s run behind them
+
+
 def test_cancelled_async_call_does_not_wedge_the_pool(make: Callable[..., MontyConnector]) -> None:
     connector = make(pool_size=1)
 
@@ -802,6 +852,23 @@ def test_missing_pydantic_monty_raises_setup_error(monkeypatch: pytest.MonkeyPat
     health = connector.check()
     assert health.status == "unhealthy" and health.error and "connector-kit[code]" in health.error
     assert isinstance(connector, BaseCodeInterpreterConnector)
+
+
+def test_missing_opentelemetry_is_cached_for_the_per_run_import(
+    make: Callable[..., MontyConnector],
+) -> None:
+    """pydantic-monty imports ``opentelemetry.context`` on every run; without OpenTelemetry
+    the connector caches the miss for the package and that submodule (the fast failure)."""
+    import importlib.util
+
+    if "opentelemetry" not in sys.modules and importlib.util.find_spec("opentelemetry") is not None:
+        pytest.skip("OpenTelemetry is installed here: nothing to cache")
+    assert make(pool_size=1).execute_code("1 + 1").return_value == 2
+    if sys.modules.get("opentelemetry", "absent") is not None:
+        pytest.skip("OpenTelemetry was imported by another test in this process")
+    assert sys.modules.get("opentelemetry.context", "absent") is None
+    with pytest.raises(ImportError):
+        import opentelemetry.context  # noqa: F401
 
 
 def test_benchmark_quick_smoke() -> None:

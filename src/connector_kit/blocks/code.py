@@ -231,8 +231,12 @@ class PythonInterpreterBlock(BaseBlock):
         results = self._begin(RowResults.blank(rows, self.output_columns(),
                                                dtypes={self.success_col: "bool"}))
         runnable: list[tuple[int, str]] = []
-        for position, code in enumerate(frame[self.code_col].tolist()):
-            problem = _unrunnable(code, self.code_col)
+        column = self.code_col
+        for position, code in enumerate(frame[column].tolist()):
+            if type(code) is str and code.strip():  # the common case, without a call
+                runnable.append((position, code))
+                continue
+            problem = _unrunnable(code, column)
             if problem is None:
                 runnable.append((position, code))
                 continue

@@ -14,7 +14,7 @@ measured. It notes the arrival time of every 500th request (``GET /stats``). Sce
   peak RSS growth (``ru_maxrss`` minus the RSS just before), also at a fifth of the rows, so
   growth per row is visible;
 - code blocks: PythonInterpreterBlock vs a raw sync pydantic-monty pool loop on tiny snippets
-  (:func:`connector_kit.testkit.benchmarks.monty.code_block_ratios`), in the notes.
+  (:func:`connector_kit.testkit.benchmarks.code_blocks.code_block_ratios`), in the notes.
 
 Variants: ``AgentBlock`` (ours: one pooled connector, rows concurrent through ``run_batch``)
 at each ``max_concurrency``; ``per-request client``, which mimics the published package
@@ -417,7 +417,7 @@ def run(*, quick: bool = False) -> BenchReport:
     report.notes.append("On a fast server a row costs the client ~1-2 ms of Python (HTTP parse, JSON, "
                         "asyncio); concurrency pays off when the agent takes time to answer.")
     if importlib.util.find_spec("pydantic_monty") is not None:
-        from .monty import code_block_ratios
+        from .code_blocks import code_block_ratios
 
         code_rows, code_notes = code_block_ratios(quick=quick, include_async=False)
         report.notes += [  # the table keeps AgentBlock's columns; the code-block figures are here

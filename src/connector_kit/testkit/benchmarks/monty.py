@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -94,7 +93,7 @@ def run(*, quick: bool = False) -> BenchReport:
     import pydantic_monty as pm
 
     from ...connectors.code_interpreter import CodeExecutionResult, MontyConnector
-    from ...connectors.code_interpreter._pool import cache_missing_opentelemetry
+    from ...connectors.code_interpreter._pool import OPENTELEMETRY_MODULES, cache_missing_opentelemetry
 
     # What every MontyConnector does when its pool starts; done first so that the raw
     # variants run in the same process state and the ratios show the connector's own cost.
@@ -172,7 +171,8 @@ def run(*, quick: bool = False) -> BenchReport:
 
         if "opentelemetry" in sys.modules and sys.modules["opentelemetry"] is None:
             # pydantic-monty as a plain user gets it: the per-call failed OpenTelemetry import.
-            del sys.modules["opentelemetry"]
+            for name in OPENTELEMETRY_MODULES:
+                sys.modules.pop(name, None)
             try:
                 uncached = _time_sync(raw_warm, max(50, n_warm // 3))
             finally:
@@ -262,6 +262,8 @@ def run(*, quick: bool = False) -> BenchReport:
             f"{pool_size} calls in flight on {pool_size} workers (ideal {pool_size}x)."
         )
     report.notes += later_notes
+    from .code_blocks import code_block_ratios
+
     ratio_rows, ratio_notes = code_block_ratios(quick=quick)
     report.rows += ratio_rows
     keys = list(dict.fromkeys(key for row in report.rows for key in row))
@@ -280,166 +282,3 @@ def _load_note() -> str:
     return (f"Load average at the end of the run: {one:.1f} (1 min), {five:.1f} (5 min) on "
             f"{os.cpu_count()} CPUs; other processes shared the cores, so absolute rates are low "
             "and the interleaved ratios are the figures to read.")
-
-
-# -- code blocks vs a raw sync pool loop (issue 17) ------------------------------------------------
-
-TINY_CODE = "1 + 1"
-TINY_GOAL = 0.8  # ours / raw sync pool loop, runs per second
-
-
-def _raw_pool_loop(pool: Any, threads: int, n: int, code: str, limits: Any) -> float:
-    """Runs/s of ``threads`` threads looping ``checkout()`` + ``feed_run`` on one sync pool.
-
-    The threads take runs from one shared counter (as the block takes rows from one queue),
-    so a thread slowed by the machine's load does not leave the other idle at the end.
-    """
-    import threading
-
-    remaining = [n]
-    lock = threading.Lock()
-
-    def loop() -> None:
-        while True:
-            with lock:
-                if remaining[0] <= 0:
-                    return
-                remaining[0] -= 1
-            with pool.checkout(limits=limits, os_policy={"sleep": "system"}) as session:
-                session.feed_run(code, print_callback=lambda _s, _t: None)
-
-    workers = [threading.Thread(target=loop) for _ in range(threads)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return n / (time.perf_counter() - started)
-
-
-def _generate(block: Any, frame: Any) -> None:
-    out = block.generate(frame)
-    if not out["r_success"].all():
-        raise RuntimeError("benchmark snippet failed in PythonInterpreterBlock")
-
-
-def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[dict[str, Any]], list[str]]:
-    """PythonInterpreterBlock (and aexecute_code x8) vs a raw sync pool loop, interleaved.
-
-    Every variant uses a pool of the same size. The variants run in alternating chunks of
-    ``chunk`` snippets and their wall and host CPU times are summed over all chunks, so load
-    drift on a shared machine hits each alike; each ratio names its divisor. Then the
-    CPU-bound speed-up of the block with ``pool_size`` workers over one worker (the
-    parallelism that running rows in per-worker batches must keep), also interleaved.
-    """
-    import pandas as pd
-    import pydantic_monty as pm
-
-    from ...blocks import PythonInterpreterBlock
-    from ...connectors.code_interpreter import MontyConnector
-    from ...connectors.code_interpreter._pool import cache_missing_opentelemetry
-
-    cache_missing_opentelemetry()
-    chunk = 200
-    rounds = 8 if quick else 60
-    connector = MontyConnector()
-    size = connector.pool_size
-    limits = connector.resolve_limits(30.0).resource_limits()
-    block = PythonInterpreterBlock(block_name="bench_code", input_cols=["code"], output_cols=["r"],
-                                   connector_kwargs={"pool_size": size}, show_progress=False)
-    frame = pd.DataFrame({"code": [TINY_CODE] * chunk})
-    totals: dict[str, list[float]] = {"raw": [0.0, 0.0], "block": [0.0, 0.0], "async": [0.0, 0.0]}
-    per_round: dict[str, list[float]] = {"raw": [], "block": [], "async": []}  # wall s per round
-
-    async def in_flight(count: int) -> None:
-        gate = asyncio.Semaphore(8)
-
-        async def one() -> None:
-            async with gate:
-                result = await connector.aexecute_code(TINY_CODE, timeout=30.0)
-                if not result.success:
-                    raise RuntimeError(f"benchmark snippet failed: {result.error}")
-
-        await asyncio.gather(*(one() for _ in range(count)))
-
-    def add(name: str, call: Callable[[], Any]) -> None:
-        cpu, started = time.process_time(), time.perf_counter()
-        call()
-        wall = time.perf_counter() - started
-        totals[name][0] += wall
-        totals[name][1] += time.process_time() - cpu
-        per_round[name].append(wall)
-
-    variants: list[tuple[str, Callable[[], Any]]] = [
-        ("raw", lambda: _raw_pool_loop(pool, size, chunk, TINY_CODE, limits)),
-        ("block", lambda: _generate(block, frame)),
-    ]
-    loop = asyncio.new_event_loop()  # one loop for every async round, as an async app has
-    if include_async:
-        variants.append(("async", lambda: loop.run_until_complete(in_flight(chunk))))
-    heavy_rows = (2 if quick else 6) * size
-    heavy = pd.DataFrame({"code": [CPU_CODE] * heavy_rows})
-    one_worker = PythonInterpreterBlock(block_name="bench_cpu1", input_cols=["code"], output_cols=["r"],
-                                        connector_kwargs={"pool_size": 1}, show_progress=False)
-    heavy_totals = {"one": 0.0, "pool": 0.0, "raw_one": 0.0, "raw_pool": 0.0}
-    try:
-        with pm.Monty(max_processes=size, request_timeout=7201.0) as pool:
-            for _name, call in variants:  # warm: every worker spawned
-                call()
-            for number in range(rounds):  # the order flips every round: no variant always goes first
-                for name, call in (variants if number % 2 == 0 else variants[::-1]):
-                    add(name, call)
-            # CPU-bound: ours with 1 and `size` workers, and the raw loop with 1 and `size`
-            # threads, which shows what parallelism this machine's load leaves to be had.
-            _generate(one_worker, heavy.head(1))
-            heavy_variants: list[tuple[str, Callable[[], Any]]] = [
-                ("one", lambda: _generate(one_worker, heavy)),
-                ("pool", lambda: _generate(block, heavy)),
-                ("raw_one", lambda: _raw_pool_loop(pool, 1, heavy_rows, CPU_CODE, limits)),
-                ("raw_pool", lambda: _raw_pool_loop(pool, size, heavy_rows, CPU_CODE, limits)),
-            ]
-            for number in range(4 if quick else 8):
-                for name, call in (heavy_variants if number % 2 == 0 else heavy_variants[::-1]):
-                    started = time.perf_counter()
-                    call()
-                    heavy_totals[name] += time.perf_counter() - started
-    finally:
-        loop.run_until_complete(connector.aclose())
-        loop.close()
-        one_worker.close()
-        block.close()
-        connector.close()
-
-    runs = chunk * rounds
-    raw_name = f"raw sync Monty pool loop ({size} threads)"
-
-    def row(variant: str, name: str) -> dict[str, Any]:
-        wall, cpu = totals[name]
-        # Median over rounds of (raw time / ours) for the chunks run back to back: a burst of
-        # load from other processes spoils a few rounds, not the figure.
-        ratio = statistics.median(raw / ours for raw, ours in zip(per_round["raw"], per_round[name],
-                                                                   strict=True))
-        return {"variant": variant, "runs": runs, "runs_per_s": round(runs / wall),
-                "host_cpu_us_per_run": round(cpu / runs * 1e6, 1),
-                "ratio": round(ratio, 2), "divided_by": "-" if name == "raw" else raw_name}
-
-    rows = [row(raw_name, "raw"), row(f"PythonInterpreterBlock.generate (chunks of {chunk} rows)", "block")]
-    if include_async:
-        rows.append(row("MontyConnector.aexecute_code x8 in flight", "async"))
-    speedup = heavy_totals["one"] / heavy_totals["pool"]
-    raw_speedup = heavy_totals["raw_one"] / heavy_totals["raw_pool"]
-    rows.append({"variant": f"PythonInterpreterBlock CPU-bound snippet, {size} workers", "runs": None,
-                 "runs_per_s": None, "host_cpu_us_per_run": None, "ratio": round(speedup, 2),
-                 "divided_by": "the same block with pool_size=1"})
-    rows.append({"variant": f"raw sync Monty pool loop CPU-bound snippet, {size} threads", "runs": None,
-                 "runs_per_s": None, "host_cpu_us_per_run": None, "ratio": round(raw_speedup, 2),
-                 "divided_by": "the same loop with 1 thread"})
-    notes = [
-        f"Tiny snippet {TINY_CODE!r}: {rounds} interleaved rounds of {chunk} runs per variant; ratio = "
-        f"median over the rounds of ours runs/s / {raw_name} runs/s in the same round. Goal >= {TINY_GOAL}: "
-        + ", ".join(f"{r['variant']} {r['ratio']}" for r in rows[1:-2]) + ".",
-        f"CPU-bound snippet: the block runs {speedup:.2f}x faster with {size} workers than with 1; "
-        f"the raw loop {raw_speedup:.2f}x with {size} threads than with 1, in the same rounds "
-        f"(ideal {size}x; on a machine whose cores are busy with other work, neither reaches it).",
-    ]
-    return rows, notes
