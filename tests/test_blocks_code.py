@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,3 +200,57 @@ def test_a_backend_raising_for_one_row_costs_only_that_row(restore_registry: Non
     assert out["r"][1]["error"].startswith("ValueError: invalid literal")
     with pytest.raises(CodeExecutionSetupError, match="binary is missing"):  # every row's problem
         block.generate(pd.DataFrame({"code": ["1", "setup"]}))
+
+
+def test_row_threads_are_reused_and_a_busy_one_is_not_waited_for() -> None:
+    """``run_in_threads`` runs each call's shares on long-lived threads (no thread start per
+    ``generate``); a thread still busy with an earlier call's row is not counted as free, so a
+    new call gets another thread instead of waiting behind it."""
+    from connector_kit.blocks._threads import run_in_threads
+
+    def idents(count: int) -> tuple[set[int], list[int]]:
+        seen: set[int] = set()
+        taken: list[int] = []
+        lock = threading.Lock()
+
+        def run(share: Iterator[tuple[int, Any]]) -> None:
+            for position, _item in share:
+                with lock:
+                    seen.add(threading.get_ident())
+                    taken.append(position)
+
+        run_in_threads(run, ((i, None) for i in range(count)), threads=2)
+        return seen, taken
+
+    first, taken = idents(50)
+    assert sorted(taken) == list(range(50))
+    second, _ = idents(50)
+    assert second <= first  # the same threads served the second call
+
+    release = threading.Event()
+    holding = threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def stuck(share: Iterator[tuple[int, Any]]) -> None:
+        for _entry in share:
+            holding.set()
+            release.wait(60)  # a hang guard only: the test releases it below
+
+    def call_that_blocks() -> None:
+        try:
+            run_in_threads(stuck, [(0, None)], threads=1)
+            outcome.append(None)
+        except BaseException as exc:  # pragma: no cover - reported by the assert below
+            outcome.append(exc)
+
+    blocker = threading.Thread(target=call_that_blocks, daemon=True)
+    blocker.start()
+    assert holding.wait(60)
+    try:
+        _served, taken = idents(20)  # one crew thread is busy: this call must still finish
+        assert sorted(taken) == list(range(20))
+        assert outcome == []  # ... while the earlier call is still stuck: it did not wait for it
+    finally:
+        release.set()
+        blocker.join(60)
+    assert outcome == [None]

@@ -5,8 +5,8 @@ Design (pydantic-monty 1.4, a pool of ``monty`` worker processes):
 * **One pool per connector**, a sync :class:`pydantic_monty.Monty` started lazily on the first
   execution and reused. ``execute_code`` checks a worker out in the calling thread;
   ``aexecute_code`` hands the call to one of a few long-lived threads (one per worker, see
-  ``_dispatch.py``: one queue put there, one loop callback back), so N concurrent calls really
-  run on N worker processes. ``feed_run`` releases the GIL, and this
+  ``_dispatch.py``: one queue put there, results back to the loop several per wake-up), so N
+  concurrent calls really run on N worker processes. ``feed_run`` releases the GIL, and this
   measured faster than a second ``AsyncMonty`` pool at every concurrency (see
   ``connector_kit.testkit.benchmarks.monty``) while starting half the processes.
 * **Every execution is a fresh session** (``checkout()``), so nothing leaks between snippets and
