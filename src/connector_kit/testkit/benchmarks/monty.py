@@ -50,7 +50,7 @@ def _interleaved(variants: dict[str, Callable[[], Any]], n: int, warmup: int) ->
     out: dict[str, list[float]] = {name: [] for name in variants}
     for call in variants.values():
         _time_sync(call, warmup)
-    chunk = max(1, n // 10)
+    chunk = max(1, min(25, n // 10))  # short chunks: a burst of load hits both variants alike
     while min(len(samples) for samples in out.values()) < n:
         for name, call in variants.items():
             out[name].extend(_time_sync(call, min(chunk, n - len(out[name]))))
