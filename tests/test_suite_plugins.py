@@ -153,3 +153,17 @@ def test_an_unknown_suite_is_not_run_and_names_the_installed_ones() -> None:
     assert result.status == "not run"
     assert "no suite named 'nowhere'" in result.detail and "contract" in result.detail
     assert not report.ok
+
+
+def test_an_install_without_the_builtin_entry_points_says_to_reinstall(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a checkout installed before the suites became entry points looks like: none declared.
+    monkeypatch.setattr(suite_registry, "_installed", list)
+    monkeypatch.setattr(suite_registry, "_REGISTERED", {})
+    report = certify("langgraph", LANGGRAPH_CASSETTES, suites=["contract"])
+    [result] = report.results
+    assert result.status == "not run"
+    assert "reinstall it" in result.detail
+    monkeypatch.undo()
+    ok = certify("langgraph", LANGGRAPH_CASSETTES, suites=["nowhere"]).results[0]
+    assert "reinstall" not in ok.detail  # a real install only names the known suites

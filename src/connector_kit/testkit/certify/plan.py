@@ -16,7 +16,7 @@ from ..kit import ConnectorTestKit
 from ..recording.cassettes import Cassette
 from .checks import Check, CheckResult, error_check, not_run
 from .declaration import Declaration, validate_options
-from .registry import SuitePluginError, find_suite, suite_names
+from .registry import SuitePluginError, find_suite, unknown_suite_message
 
 AGENT_SUITES = ("contract", "replay", "fuzz", "faults", "timing", "operations")
 CODE_SUITES = ("contract", "sandbox", "timing")
@@ -93,8 +93,7 @@ def _suite_checks(plan: Plan, suite: str) -> list[Check]:
     try:
         builder = find_suite(suite)
         if builder is None:
-            known = ", ".join(suite_names())
-            return [not_run(suite, f"no suite named '{suite}' is installed (known: {known})")]
+            return [not_run(suite, unknown_suite_message(suite))]
         built = builder(plan)
         if not isinstance(built, list) or not all(isinstance(c, Check) for c in built):
             raise SuitePluginError(f"suite '{suite}' returned {type(built).__name__}, "

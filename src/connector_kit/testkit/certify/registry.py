@@ -80,6 +80,16 @@ def find_suite(name: str) -> SuiteBuilder | None:
     return found
 
 
+def unknown_suite_message(name: str) -> str:
+    """Why suite ``name`` is not found, and what to do."""
+    text = f"no suite named '{name}' is installed (known: {', '.join(suite_names())})"
+    if not any(point.value.startswith("connector_kit.") for point in _installed()):
+        # An install made before the suites were entry points declares none of them.
+        text += ("; connector-kit's own suites are declared as entry points, which this "
+                 "install lacks: reinstall it (pip install -e '.[dev]' in a checkout)")
+    return text
+
+
 def _installed() -> list[EntryPoint]:
     return list(entry_points(group=ENTRY_POINT_GROUP))
 
