@@ -1,1 +1,2 @@
-"""The built-in certification suites; each module registers its suite when imported."""
+"""The built-in certification suites, one module each, found through the ``connector_kit.suites``
+entry points that ``pyproject.toml`` declares (see :mod:`..registry`)."""
