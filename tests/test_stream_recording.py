@@ -35,6 +35,9 @@ scenarios:
   - name: joined
     config: {timeout: 0.3, deadline: 5, max_retries: 2}
     messages: "hi"
+  - name: fresh
+    fresh_session: true
+    messages: "hi"
 """
 
 
@@ -102,3 +105,26 @@ def test_a_lost_answer_is_kept_and_replay_joins_the_run_again(server: FaultServe
     replayed = kit.replay("joined")
     assert replayed.reproduced, replayed.explain()
     assert replayed.outcome is not None and replayed.outcome.text == "You said: hi"
+
+
+def test_a_fresh_session_scenario_records_a_new_session_each_time(server: FaultServer,
+                                                                 tmp_path: Path) -> None:
+    def answer(request: ReceivedRequest) -> Reply:
+        return json_reply({"thread_id": THREAD} if request.path == "/threads" else STATE)
+
+    kit = kit_in(tmp_path)
+    sent: list[str] = []
+    for _ in range(2):
+        server.reset(answer)
+        result = kit.record("fresh", url=server.url)
+        assert result.expectation_met, result.outcome
+        sent.append(server.requests[0].json()["metadata"]["session_id"])
+    first, second = sent
+    assert first != second and first.startswith("ck-fresh-") and second.startswith("ck-fresh-")
+    # the cassette holds it canonicalised, in the requests and the scenario alike, so the
+    # re-recording is byte-comparable and replay sends what was recorded
+    cassette = Cassette.load(tmp_path / "fresh.yaml")
+    canonical = cassette.scenario["session_id"]
+    assert canonical.startswith("ck-fresh-00000000-0000-4000-8000-")
+    assert canonical in str(cassette.interactions[0].request.body)
+    assert kit.replay("fresh").reproduced

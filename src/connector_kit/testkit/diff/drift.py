@@ -8,7 +8,9 @@ has masked what changes every run (ids, timestamps, ports):
   as one finding instead of shifting every later comparison);
 - each response's status and the headers a client acts on (content type and encoding,
   authentication challenges);
-- each response body, every list item included (streams are split into their events);
+- each response body, every list item included; a stream is split into its events by the
+  connectors' own parsers and compared producer by producer (:mod:`.streams`: each lane's
+  order is kept, a different interleaving of concurrent producers is informational only);
 - the connector-level outcome: text, session id, tool trace, error type, status and message.
 
 A finding seen in several scenarios (a server-wide content-type change, say) is reported
@@ -31,6 +33,7 @@ from ..recording.cassettes import Cassette, Interaction
 from ..recording.interception import RECORDED_ENCODING
 from ..recording.normalize import Normalizer, normalizer_for
 from ..recording.outcome import Outcome
+from .streams import StreamComparison, compare_event_names, compare_streams, stream_events
 
 #: Response headers whose change alters what a client does with the body.
 MATTERING_HEADERS = ("content-type", "content-encoding", "www-authenticate",
@@ -52,7 +55,8 @@ class Finding:
     ``layer`` is ``"wire"`` (HTTP only) or ``"outcome"`` (what the connector returns);
     ``where`` names the request (``POST /threads/<uuid>/runs/wait``) or ``outcome``;
     ``path`` is the JSON path inside it (``body.messages[1].status``); ``change`` is
-    ``changed``, ``added``, ``removed`` or ``type``.
+    ``changed``, ``added``, ``removed``, ``type`` or ``interleaved`` (a stream whose
+    producers' events came in another order: ``informational``, not drift).
     """
 
     layer: str
@@ -61,6 +65,7 @@ class Finding:
     change: str
     before: Any = None
     after: Any = None
+    informational: bool = False
 
     def key(self) -> tuple[str, ...]:
         return (self.layer, self.where, self.path, self.change, _json(self.before),
@@ -68,6 +73,9 @@ class Finding:
 
     def describe(self) -> str:
         place = f"{self.where} {self.path}".strip()
+        if self.change == "interleaved":
+            return (f"{place}: the same events per producer, interleaved differently "
+                    f"(informational: concurrent producers; {len(self.after or [])} events)")
         if self.change == "added":
             return f"{place}: added, now {_short(self.after)}"
         if self.change == "removed":
@@ -76,7 +84,8 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "where": self.where, "path": self.path,
-                "change": self.change, "was": self.before, "now": self.after}
+                "change": self.change, "was": self.before, "now": self.after,
+                "informational": self.informational}
 
 
 @dataclass
@@ -119,11 +128,17 @@ class DriftReport:
 
     @property
     def drifted(self) -> bool:
-        return any(self.per_scenario.values()) or bool(self.only_fresh)
+        return bool(self.drifted_scenarios) or bool(self.only_fresh)
 
     @property
     def drifted_scenarios(self) -> list[str]:
-        return [name for name in self.compared if self.per_scenario.get(name)]
+        return [name for name in self.compared
+                if any(not f.informational for f in self.per_scenario.get(name, []))]
+
+    @property
+    def notes(self) -> list[GroupedFinding]:
+        """The informational findings (a stream's producers interleaved differently)."""
+        return [g for g in self.findings if g.finding.informational]
 
     @property
     def exit_code(self) -> int:
@@ -137,17 +152,19 @@ class DriftReport:
         if self.exit_code == 2:
             return (f"Nothing to compare: no scenario is recorded in both {self.committed} "
                     f"and {self.fresh}.")
+        notes = f" ({len(self.notes)} informational note(s))" if self.notes else ""
         if not self.drifted:
             return (f"No drift: {len(self.compared)} scenario(s) in {self.fresh} match "
-                    f"{self.committed} (status, headers, bodies, outcomes).")
-        groups = self.findings
+                    f"{self.committed} (status, headers, bodies, outcomes){notes}.")
+        groups = [g for g in self.findings if not g.finding.informational]
         return (f"Drift: {len(groups)} finding(s) in {len(self.drifted_scenarios)} of "
-                f"{len(self.compared)} scenario(s).")
+                f"{len(self.compared)} scenario(s){notes}.")
 
     def to_text(self) -> str:
         lines = [self.summary()]
         for group in self.findings:
-            lines.append(f"  - [{group.finding.layer}] {group.finding.describe()}  "
+            layer = "note" if group.finding.informational else group.finding.layer
+            lines.append(f"  - [{layer}] {group.finding.describe()}  "
                          f"(in {', '.join(group.scenarios)})")
         if self.only_committed:
             lines.append(f"  Not re-recorded (not compared): {', '.join(self.only_committed)}")
@@ -237,9 +254,22 @@ def _compare_interaction(a: Interaction, b: Interaction, where_a: str, where_b: 
         if before != after:
             change = "added" if before is None else "removed" if after is None else "changed"
             out.append(Finding("wire", where_b, f"headers.{name}", change, before, after))
+    events_a, events_b = stream_events(a.response.body), stream_events(b.response.body)
+    if events_a is not None and events_b is not None:
+        return out + _findings("wire", where_b, "body",
+                               compare_streams(events_a, events_b, normalizer))
     body_a, body_b = _decoded(a.response.body), _decoded(b.response.body)
     for d in diff(normalizer.mask(body_a), normalizer.mask(body_b), "body", limit=BODY_LIMIT):
         out.append(Finding("wire", where_b, d.path, d.kind, d.before, d.after))
+    return out
+
+
+def _findings(layer: str, where: str, path: str, compared: StreamComparison) -> list[Finding]:
+    out = [Finding(layer, where, d.path, d.kind, d.before, d.after)
+           for d in compared.differences]
+    if compared.interleaving is not None:
+        before, after = compared.interleaving
+        out.append(Finding(layer, where, path, "interleaved", before, after, informational=True))
     return out
 
 
@@ -252,8 +282,10 @@ def _compare_outcomes(before: Outcome | None, after: Outcome | None,
                         before.to_dict() if before else None, after.to_dict() if after else None)]
     a = normalizer.mask({**before.compared_fields(), "error_message": before.error_message})
     b = normalizer.mask({**after.compared_fields(), "error_message": after.error_message})
-    return [Finding("outcome", "outcome", d.path, d.kind, d.before, d.after)
-            for d in diff(a, b, "", limit=BODY_LIMIT)]
+    events = compare_event_names(a.pop("events"), b.pop("events"), normalizer)
+    return [*(Finding("outcome", "outcome", d.path, d.kind, d.before, d.after)
+              for d in diff(a, b, "", limit=BODY_LIMIT)),
+            *_findings("outcome", "outcome", "events", events)]
 
 
 def _header(headers: dict[str, list[str]], name: str) -> str | None:
@@ -262,44 +294,11 @@ def _header(headers: dict[str, list[str]], name: str) -> str | None:
 
 
 def _decoded(text: str) -> Any:
-    """A body as data: JSON; a stream as its list of events (SSE or NDJSON); else the text."""
+    """A body that is not a stream, as data: JSON, else the text."""
     try:
         return json.loads(text)
     except ValueError:
-        pass
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines and all(_is_json(line) for line in lines):  # NDJSON (Langflow's stream)
-        return [json.loads(line) for line in lines]
-    if any(line.startswith(("data:", "event:")) for line in lines):
-        return _sse_events(text)
-    return text
-
-
-def _sse_events(text: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        event: dict[str, Any] = {}
-        data: list[str] = []
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            if name == "data":
-                data.append(value.removeprefix(" "))
-            elif name in ("event", "id", "retry"):
-                event[name] = value.removeprefix(" ")
-        if data:
-            joined = "\n".join(data)
-            event["data"] = json.loads(joined) if _is_json(joined) else joined
-        if event:
-            events.append(event)
-    return events
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+        return text
 
 
 # -- folders ------------------------------------------------------------------------------

@@ -224,7 +224,8 @@ def _verdict(name: str, run: VersionRun, report: DriftReport | None,
         return Cell("broken", [f"rig: {run.error}"])
     if name not in report.compared:
         return Cell("broken", ["not recorded on this release"])
-    findings = report.per_scenario.get(name, [])
+    # an informational note (a stream's producers interleaved differently) is no change
+    findings = [f for f in report.per_scenario.get(name, []) if not f.informational]
     differences = [f"[{f.layer}] {f.describe()}" for f in findings]
     broken = [f"certification: {run.unmet[name]}"] if name in run.unmet else []
     replayed = ConnectorTestKit(kit.connector_class, run.fresh,

@@ -51,12 +51,17 @@ class Normalizer:
             ``canonicalize`` sets them to 0.
         volatile_headers: header names left out of cassettes and comparisons.
         patterns: extra ``(regex, placeholder)`` rewrites applied to every string.
+        stream_lanes: dotted paths in a streamed event (``data.component_id``) whose value,
+            with the event's name, names the producer the framework keeps in order; events
+            of different producers may interleave differently in each run, so drift compares
+            a stream lane by lane (:mod:`..diff.streams`). Empty: the stream is one sequence.
     """
 
     volatile_keys: frozenset[str] = frozenset()
     numeric_volatile_keys: frozenset[str] = frozenset()
     volatile_headers: frozenset[str] = DEFAULT_VOLATILE_HEADERS
     patterns: tuple[tuple[str, str], ...] = ()
+    stream_lanes: tuple[str, ...] = ()
     _compiled: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False,
                                                                 compare=False)
 
@@ -178,6 +183,10 @@ LANGFLOW = Normalizer(
     volatile_keys=frozenset({"id", "run_id", "graph_run_id", "timestamp", "flow_id"}),
     numeric_volatile_keys=frozenset({"duration", "build_duration"}),
     patterns=((r"call_[0-9a-f]{8,}", "call_<id>"),),
+    # A stream's components run concurrently (the Agent and the tool it calls): each one's
+    # events keep their order (log: component_id; build_*: the component id; add_message and
+    # token: the message id, masked), their interleaving changes from run to run.
+    stream_lanes=("data.component_id", "data.id"),
 )
 
 _BY_NAME: dict[str, Normalizer] = {"langgraph": LANGGRAPH, "langflow": LANGFLOW}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,8 @@ def record_scenario(
     """Run ``scenario`` live through vcrpy; commit its cassette only if the recording is good."""
     resolved = scenario.resolve(context)
     name = safe_name(scenario.name, "scenario name", error=CassetteError)  # never leaves out_dir
+    session_id = scenario.effective_session_id + (f"-{uuid.uuid4()}" if scenario.fresh_session
+                                                  else "")
     connector = build_connector(connector_cls, resolved.url, resolved.config, resolved.options)
     secret_values = [s for s in [*(secrets or []), context.get("api_key"),
                                  *connector.config.secret_values()] if isinstance(s, str) and s]
@@ -77,8 +80,7 @@ def record_scenario(
         with engine.use_cassette(str(attempt)):
             try:
                 with watching() as watch:
-                    outcome, stats = run_connector(connector, scenario.messages,
-                                                   scenario.effective_session_id,
+                    outcome, stats = run_connector(connector, scenario.messages, session_id,
                                                    steps=scenario.steps or None)
             finally:
                 connector.close()
@@ -91,8 +93,8 @@ def record_scenario(
                 wire["lost"] = lost
             recorded = Outcome.from_dict(scrub_value(canon.value(outcome.to_dict()), secret_values))
             section = Cassette(
-                scenario=_scenario_section(scenario, resolved.url, resolved.config, resolved.options,
-                                           canon, secret_values),
+                scenario=_scenario_section(scenario, session_id, resolved.url, resolved.config,
+                                           resolved.options, canon, secret_values),
                 metadata={
                     "framework": scenario.framework,
                     "connector_class": class_path(connector_cls),
@@ -156,8 +158,9 @@ def _keep(scenario: Scenario, out_dir: Path, attempt: Path, outcome: Outcome,
                                 f"is at {target}.")
 
 
-def _scenario_section(scenario: Scenario, url: str, config: dict[str, Any], options: dict[str, Any],
-                      canon: Canonicalizer, secrets: list[str]) -> dict[str, Any]:
+def _scenario_section(scenario: Scenario, session_id: str, url: str, config: dict[str, Any],
+                      options: dict[str, Any], canon: Canonicalizer,
+                      secrets: list[str]) -> dict[str, Any]:
     config = dict(config)
     if config.get("api_key") is not None:
         config["api_key"] = PLACEHOLDER
@@ -166,7 +169,7 @@ def _scenario_section(scenario: Scenario, url: str, config: dict[str, Any], opti
         "framework": scenario.framework,
         "description": scenario.description,
         "messages": scrub_value(scenario.messages, secrets),
-        "session_id": scenario.effective_session_id,
+        "session_id": canon.text(session_id),  # a fresh session's uuid as in the requests
         "url": canon.text(scrub_text(url, secrets)),
         "config": scrub_value(config, secrets),
         "options": canon.value(scrub_value(options, secrets)),

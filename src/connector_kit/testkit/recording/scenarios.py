@@ -49,6 +49,10 @@ class Scenario:
     tags: list[str] = field(default_factory=list)
     #: Several calls in order (streams, a session's turns, interrupt then resume): steps.py.
     steps: list[dict[str, Any]] = field(default_factory=list)
+    #: Record on a new session each time (``<session id>-<uuid4>``, canonicalised in the
+    #: cassette): for answers that show the session's history (Langflow's stream logs hold
+    #: the LLM's input), so a re-recording on a server that already ran it gives the same bytes.
+    fresh_session: bool = False
 
     @property
     def effective_session_id(self) -> str:
@@ -162,5 +166,6 @@ class Catalogue:
                 expect=str(merged.get("expect", "ok")),
                 tags=list(merged.get("tags") or []),
                 steps=_steps(merged.get("steps"), f"{path}: scenario '{name}'"),
+                fresh_session=bool(merged.get("fresh_session", False)),
             ))
         return cls(framework, str(data.get("connector") or framework), scenarios, path)

@@ -89,6 +89,7 @@ class ScenarioDefaults(_Open):
     expect: str | None = None
     tags: list[str] | None = None
     steps: list[dict[str, Any]] | None = None
+    fresh_session: bool | None = None
 
 
 class ScenarioEntry(ScenarioDefaults):
