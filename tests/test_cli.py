@@ -28,8 +28,8 @@ FAST_SUITES = ["--suite", "contract", "--suite", "replay", "--suite", "timing"]
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rich wraps at the terminal width; wide consoles keep messages on one line for matching."""
-    monkeypatch.setattr(cli, "console", Console(width=400))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=400))
+    monkeypatch.setattr(cli.output, "console", Console(width=400))
+    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
 
 
 @pytest.fixture

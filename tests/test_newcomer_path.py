@@ -22,8 +22,8 @@ KEY = "my-framework-test-key-0001"
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """The report table folds cells at the terminal width; a wide one keeps words whole."""
-    monkeypatch.setattr(cli, "console", Console(width=300))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=300))
+    monkeypatch.setattr(cli.output, "console", Console(width=300))
+    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=300))
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ QUICK = ["--suite", "contract", "--suite", "replay", "--suite", "timing"]
 
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "console", Console(width=400))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=400))
+    monkeypatch.setattr(cli.output, "console", Console(width=400))
+    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
 
 
 def test_certify_over_an_empty_folder_is_not_certified(

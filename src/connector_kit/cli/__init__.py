@@ -1,0 +1,15 @@
+"""``connector-kit``: certify, record, diff, drift, matrix, fuzz, bench, scan, and the live rigs.
+
+Exit codes: 0 success; 1 a check failed (or, for ``certify``, did not run and was not
+bypassed); 2 a usage or input problem, shown as one message (the traceback only with
+``--debug``); 3 an internal error (a bug: please report it with the ``--debug`` output).
+
+One module per command group (:mod:`.certify`, :mod:`.record`, :mod:`.compare`,
+:mod:`.bench`, :mod:`.files`), the parser and entry point in :mod:`.app`, the consoles in
+:mod:`.output`.
+"""
+
+from . import output
+from .app import build_parser, main
+
+__all__ = ["build_parser", "main", "output"]
