@@ -25,6 +25,8 @@ NO_RETRY = "tests.fixtures.bench_connectors:NoRetryConnector"
 
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wide consoles keep a table's rows on one line each, whatever the terminal."""
+    monkeypatch.setenv("COLUMNS", "400")  # the bench tables' console, made when a run starts
     monkeypatch.setattr(cli.output, "console", Console(width=400))
     monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
 
