@@ -133,6 +133,25 @@ def test_runs_wait_reports_text_thread_and_interrupts(graph: LangGraphConnector,
                     "config": {"configurable": {"x": 1}}}
 
 
+def test_runs_wait_at_a_static_breakpoint_reads_the_state(graph: LangGraphConnector,
+                                                          server: FaultServer) -> None:
+    # HAND-MADE answers in the server's shapes: runs/wait shows no mark of the pause
+    state = {"messages": [{"type": "human", "content": "2+3"},
+                          {"type": "ai", "content": "", "tool_calls": [{"name": "calculator"}]}]}
+    server.reset(router({"GET /info": INFO, f"POST /threads/{THREAD}/runs/wait": json_reply(state),
+                         f"GET /threads/{THREAD}/state": json_reply({"values": state,
+                                                                     "next": ["tools"]})}))
+    paused = graph.execute("runs", "wait", params={"thread_id": THREAD, "messages": "2+3",
+                                                   "interrupt_before": ["tools"]})
+    assert paused.meta is not None
+    assert paused.meta["interrupted"] is True and paused.meta["next"] == ["tools"]
+    assert [r.path for r in server.requests][-1] == f"/threads/{THREAD}/state"
+    server.requests.clear()
+    plain = graph.execute("runs", "wait", params={"thread_id": THREAD, "messages": "2+3"})
+    assert plain.meta is not None and "interrupted" not in plain.meta
+    assert [r.path for r in server.requests] == [f"/threads/{THREAD}/runs/wait"]  # no extra call
+
+
 def test_runs_resume_sends_a_command(graph: LangGraphConnector, server: FaultServer) -> None:
     server.reset(router({"GET /info": INFO, f"POST /threads/{THREAD}/runs/wait":
                          json_reply({"messages": [{"type": "ai", "content": "approved=yes"}]})}))

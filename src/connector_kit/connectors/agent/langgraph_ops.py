@@ -7,6 +7,7 @@ InvalidParameterError before any request instead of a 400/422 from the server.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any, Literal
 from uuid import UUID
 
@@ -197,6 +198,21 @@ def _run_output(ctx: OperationContext, state: Any, thread_id: UUID | None) -> Op
     return OpOutput(response, meta)
 
 
+def _paused(output: OpOutput, p: _RunInput, thread_id: UUID) -> Generator[OpCall, Any, OpOutput]:
+    """A static breakpoint leaves no mark in the run's answer: a run that asked for one reads
+    the thread state, whose non-empty ``next`` nodes mean it paused (meta['interrupted'],
+    meta['next']). A run without interrupt_before/after makes no extra call."""
+    if not (p.interrupt_before or p.interrupt_after) or output.meta.get("interrupted"):
+        return output
+    state = yield OpCall("GET", f"/threads/{thread_id}/state")
+    pending = state.get("next") if isinstance(state, dict) else None
+    nodes = [n for n in map(scalar_text, pending) if n] if isinstance(pending, list) else []
+    if nodes:
+        output.meta["interrupted"] = True
+        output.meta["next"] = nodes
+    return output
+
+
 def _page(items: Any, limit: int, offset: int) -> OpOutput:
     rows = dicts_only(items) if isinstance(items, list) else []
     return OpOutput(rows, {"pagination": {"limit": limit, "offset": offset, "returned": len(rows),
@@ -313,12 +329,14 @@ def threads_delete(ctx: OperationContext, p: ThreadParams) -> Any:
 def runs_wait(ctx: OperationContext, p: RunsWaitParams) -> Any:
     """Run the assistant on a thread and wait for the final state (the messages of the run).
 
-    meta['text'] is the last AI message's text; meta['interrupted'] is set when the graph paused.
+    meta['text'] is the last AI message's text; meta['interrupted'] is set when the graph paused
+    (by interrupt(), or at an interrupt_before/interrupt_after breakpoint: then meta['next']
+    names the nodes a resume runs, read from the thread state).
     Next: runs.wait again on the same thread_id for the next turn (send only the new message);
     runs.resume(thread_id=..., resume=...) when interrupted; threads.state to inspect.
     """
     state = yield OpCall("POST", f"/threads/{p.thread_id}/runs/wait", p.payload(ctx))
-    return _run_output(ctx, state, p.thread_id)
+    return (yield from _paused(_run_output(ctx, state, p.thread_id), p, p.thread_id))
 
 
 @_op("runs", "stream", result_type="events")
