@@ -19,18 +19,16 @@ from connector_kit.connectors import (
     LangGraphConnector,
 )
 from connector_kit.testkit.certify import certify
-from connector_kit.testkit.fuzz.engine import (
+from connector_kit.testkit.fuzz import (
     PROPERTIES,
     RESPONSE_PROPERTIES,
+    HttpCase,
     corpus_dir_for,
     fuzz_connector,
     guess_shape,
+    http_sweep,
     load_cassettes,
     main,
-)
-from connector_kit.testkit.fuzz.strategies import (
-    HttpCase,
-    http_sweep,
     mutated_responses,
     mutation_sweep,
     reduce_json,

@@ -74,7 +74,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from ..testkit.fuzz import engine as fuzz
+    from ..testkit import fuzz
 
     cassettes = cassettes_for(args.target, args.cassettes)
     return fuzz.main(args.target, cassettes if cassettes and cassettes.is_dir() else None,

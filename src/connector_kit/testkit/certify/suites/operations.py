@@ -161,7 +161,7 @@ def _random_cases(connector: BaseConnector, op: Operation, examples: int) -> int
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from ...fuzz.strategies import json_values
+    from ...fuzz.values import json_values
 
     base, count = _valid_params(op), 0
     fields = list(op.params_model.model_fields)
