@@ -26,15 +26,17 @@ from connector_kit.connectors import (
     RetryPolicy,
 )
 from connector_kit.testkit.certify import CertificationReport, CheckFailed, certify
-from connector_kit.testkit.certify.suites.faults import (
+from connector_kit.testkit.certify.suites.faults import run_fault
+from connector_kit.testkit.faults import (
     FAULTS,
     FaultHarness,
-    SuiteClock,
+    FaultServer,
+    Reply,
+    SkippingClock,
     builtin_exchange,
     exchange_from_cassette,
-    run_fault,
+    json_reply,
 )
-from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,7 +167,7 @@ def test_bad_bodies_are_response_errors_without_retry(langflow_harness: FaultHar
 
 
 def test_suite_clock_skips_waits_but_follows_real_time() -> None:
-    clock = SuiteClock()
+    clock = SkippingClock()
     before = clock.monotonic()
     clock.sleep(30.0)
     assert clock.sleeps == [30.0]

@@ -35,7 +35,8 @@ import vcr
 
 from ...connectors.agent.base import BaseAgentConnector
 from ..bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
-from ..certify.suites.faults import FaultHarness, SuccessExchange, builtin_exchange, exchange_from_cassette
+from ..faults.exchange import SuccessExchange, builtin_exchange, exchange_from_cassette
+from ..faults.harness import FaultHarness
 from ..faults.server import FaultServer
 from ..kit import ConnectorTestKit
 
@@ -134,7 +135,8 @@ def _time(call: Any, n: int) -> list[float]:
 _SERVER = """
 import json, sys
 from connector_kit.connectors import LangflowConnector
-from connector_kit.testkit.certify.suites.faults import FaultHarness, Step, SuccessExchange
+from connector_kit.testkit.faults.exchange import Step, SuccessExchange
+from connector_kit.testkit.faults.harness import FaultHarness
 from connector_kit.testkit.faults.server import FaultServer
 with open(sys.argv[1], encoding="utf-8") as fh:
     steps = [Step(**{**s, "body": s["body"].encode("utf-8")}) for s in json.load(fh)]

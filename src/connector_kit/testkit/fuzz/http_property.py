@@ -69,14 +69,8 @@ def check_http(server: FaultServer, case: Any, connector: Callable[[str], BaseAg
     except ConnectorError:
         pass
     else:
-        if case.expect == "object" and not isinstance(result, dict):
-            raise PropertyViolation(
-                "type", f"HttpClient returned {type(result).__name__} for expect='object'; "
-                        "expected a dict or a ConnectorError", defined_at(HttpClient, "request"))
-        if case.status >= 400:
-            raise PropertyViolation(
-                "error-as-data", f"HttpClient returned HTTP {case.status} as data instead of "
-                                 "raising a ConnectorError", defined_at(HttpClient, "request"))
+        _refuse(result, case, "HttpClient", defined_at(HttpClient, "request"), "",
+                dict_only=case.expect == "object")
     _check_send(connector(url), case, messages, session_id)
 
 
@@ -91,11 +85,15 @@ def _check_send(connector: BaseAgentConnector, case: HttpCase, messages: Any, se
                          connector.close, connector.aclose)
     except ConnectorError:
         return
-    if not isinstance(result, dict):
-        raise PropertyViolation(
-            "send-type", f"{cls.__name__}.send returned {type(result).__name__}; expected "
-                         "a dict", defined_at(cls, "send"))
+    _refuse(result, case, f"{cls.__name__}.send", defined_at(cls, "send"), "send-", dict_only=True)
+
+
+def _refuse(result: Any, case: HttpCase, who: str, where: str, kind: str, *, dict_only: bool) -> None:
+    """A result that is not a dict (when one is due) or that came from an error status is a
+    broken promise: a ConnectorError was due."""
+    if dict_only and not isinstance(result, dict):
+        raise PropertyViolation(f"{kind}type", f"{who} returned {type(result).__name__}; expected "
+                                "a dict or a ConnectorError", where)
     if case.status >= 400:
-        raise PropertyViolation(
-            "send-error-as-data", f"{cls.__name__}.send returned data although every "
-                                  f"answer was HTTP {case.status}", defined_at(cls, "send"))
+        raise PropertyViolation(f"{kind}error-as-data", f"{who} returned HTTP {case.status} as "
+                                "data instead of raising a ConnectorError", where)
