@@ -3,7 +3,7 @@
 The exchange (one send: each HTTP step and its recorded answer) comes from the connector's
 cassettes, else the kit's built-in samples, else a bare ``{}`` answer -- the same exchange the
 ``faults`` certification suite breaks, answered by the same
-:class:`~connector_kit.testkit.certify.suites.faults.FaultHarness` handler.
+:class:`~connector_kit.testkit.faults.harness.FaultHarness` handler.
 
 :data:`SERVER` runs it in a child process (:func:`~.servers.server_process`) for the
 overhead figures: in the client's process the server would compete with the client for the
@@ -28,13 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ...connectors.agent.base import BaseAgentConnector
-from ..certify.suites.faults import (
-    FaultHarness,
-    Step,
-    SuccessExchange,
-    builtin_exchange,
-    exchange_from_cassette,
-)
+from ..faults import FaultHarness, Step, SuccessExchange, builtin_exchange, exchange_from_cassette
 from ..faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from ..kit import ConnectorTestKit
 from .report import ms_since

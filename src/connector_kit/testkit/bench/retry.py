@@ -24,7 +24,7 @@ import httpx
 from ...connectors.agent.base import BaseAgentConnector
 from ...connectors.http import HttpClient, RetryPolicy, SystemClock
 from .._stats import p95
-from ..certify.suites.faults import FaultHarness, SuccessExchange
+from ..faults import FaultHarness, SuccessExchange
 from ..faults.server import FaultServer, Reply
 from .loopback import SERVER, UNAVAILABLE, control, faulted_requests, outcome_counts, sends, write_steps
 from .report import BenchReport, Series, median, ratio, rounded

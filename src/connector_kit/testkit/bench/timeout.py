@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...connectors.agent.base import BaseAgentConnector
-from ..certify.suites.faults import FaultHarness, Step, SuccessExchange
+from ..faults import FaultHarness, Step, SuccessExchange
 from ..faults.server import FaultServer, Reply
 from .loopback import faulted_requests, outcome_counts, sends
 from .report import BenchReport, Series, median, rounded
