@@ -16,117 +16,18 @@ so versions never share a venv and can run side by side. Its pins come from
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ..connectors.exceptions import ConnectorKitError
-
-# Health probes must never go through a proxy: the servers are on loopback only.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-class RigError(ConnectorKitError):
-    """A live rig could not be installed, started or reached."""
-
-
-@dataclass
-class RigHandle:
-    """What a started rig tells its users: where it listens and how to authenticate."""
-
-    framework: str
-    url: str
-    api_key: str | None
-    pids: list[int]
-    versions: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    """A port that is free on 127.0.0.1 right now (bind to 0, read it back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def wait_http_ok(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None,
-                 log: Path | None = None) -> None:
-    """Poll ``url`` until it answers 200; bounded by ``timeout`` and by the process staying alive."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            raise RigError(f"server exited with code {proc.returncode} before {url} was up.\n{tail}")
-        try:
-            with _OPENER.open(url, timeout=min(2.0, max(0.1, deadline - time.monotonic()))) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    raise RigError(f"{url} did not answer 200 within {timeout:.0f} s; see the rig's log.")
-
-
-def stop_pid(pid: int, *, grace: float = 10.0) -> None:
-    """SIGTERM the process group led by ``pid``, then SIGKILL it after ``grace`` seconds."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # not our child: probe it instead
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-                done = 0
-            if done == pid:
-                _kill_group_quietly(pid)  # the leader is gone; take any member still alive with it
-                return
-            time.sleep(0.1)
-
-
-def _kill_group_quietly(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from .handle import RigError, RigHandle
+from .processes import pid_alive, stop_pid
 
 
 class Rig:
@@ -404,31 +305,6 @@ def _start_lock() -> Iterator[None]:
         yield
 
 
-def rig_metadata(rig: Rig, handle: RigHandle) -> dict[str, Any]:
-    """What a recording made on ``rig`` notes in its cassette's metadata."""
-    return {"rig": f"live/{rig.framework}", "server_version": rig.version,
-            "server_versions": dict(handle.versions)}
-
-
-def load_rig(framework: str, live_dir: Path | None = None, *,
-             server_version: str | None = None) -> Rig:
-    """Load ``live/<framework>/rig.py`` and return its ``RIG`` (on ``server_version``)."""
-    live_dir = (live_dir or _default_live_dir()).resolve()
-    path = live_dir / framework / "rig.py"
-    if not path.exists():
-        raise RigError(
-            f"No rig for '{framework}' at {path}. Rigs live in the connector-kit repository's "
-            "live/ folder; pass --live-dir to point at it."
-        )
-    spec = importlib.util.spec_from_file_location(f"_connector_kit_rig_{framework}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rig = getattr(module, "RIG", None)
-    if not isinstance(rig, Rig):
-        raise RigError(f"{path} must define RIG, an instance of connector_kit.testkit.rig.Rig")
-    return rig.for_version(server_version) if server_version else rig
-
 
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,40}$")
 
@@ -447,10 +323,3 @@ def _pinned(lock_text: str, package: str) -> str | None:
             return version.strip().split(";")[0].strip()
     return None
 
-
-def _default_live_dir() -> Path:
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        if (folder / "live").is_dir():
-            return folder / "live"
-    return Path(__file__).resolve().parents[3] / "live"
