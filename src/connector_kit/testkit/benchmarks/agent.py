@@ -310,12 +310,27 @@ def _measure_sdg_hub(url: str, n: int, report: BenchReport) -> list[float] | Non
         # Looked up at run time (Any to mypy), so type-checking passes with the peer installed or not.
         peer_connectors: Any = importlib.import_module("sdg_hub.core.connectors")
         PeerConfig, PeerLangflow = peer_connectors.ConnectorConfig, peer_connectors.LangflowConnector
+        # sdg-hub 0.9.4's send() takes an mlflow ChatAgentRequest (its AgentBlock builds one
+        # per row the same way); its second argument is async_mode.
+        agent_types: Any = importlib.import_module("mlflow.types.agent")
     except ImportError:
         report.notes.append("sdg-hub not installed: skipped")
         return None
     try:
         peer = PeerLangflow(config=PeerConfig(url=url, api_key=API_KEY, timeout=30.0))
-        return _time_sync(lambda: peer.send(MESSAGES, "bench-session"), n, 5)
+        request = agent_types.ChatAgentRequest(
+            messages=[agent_types.ChatAgentMessage(role=m["role"], content=m["content"],
+                                                   id=f"bench-{i}")
+                      for i, m in enumerate(MESSAGES)],
+            context=agent_types.ChatContext(conversation_id="bench-session"),
+        )
+
+        def send() -> None:
+            answer = peer.send(request)
+            if not hasattr(answer, "messages"):  # measured nothing: say so, do not report it
+                raise TypeError(f"sdg-hub send() returned {type(answer).__name__}, not a response")
+
+        return _time_sync(send, n, 5)
     except Exception as exc:  # the peer's own failure is a finding, not a crash of the bench
         report.notes.append(f"sdg-hub LangflowConnector failed: {type(exc).__name__}: {exc}")
         return None
