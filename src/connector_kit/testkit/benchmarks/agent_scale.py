@@ -21,7 +21,7 @@ Figures, and what each ratio divides by:
 - ``connects``: TCP connections the stub accepted during the measured batch (counted by the stub);
 - ``cpu_us_per_row``: the child's CPU time (user + system) during the batch / rows;
   ``cpu_vs_raw`` divides it by the ``raw, 8 in flight per client`` row's at the same concurrency;
-- ``peak_rss_mb``: the child's peak resident set (``ru_maxrss``).
+- ``peak_rss_mb``: the child's peak resident set (``VmHWM``; see :func:`peak_rss_mb`).
 """
 
 from __future__ import annotations
@@ -164,8 +164,25 @@ def _child(variant: str, url: str, concurrency: int, rows: int) -> None:
     print(json.dumps({
         "seconds": elapsed, "cpu_s": cpu, "failed": failed,
         "connects": after["connects"] - before["connects"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }))
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS in MB.
+
+    Linux keeps ``ru_maxrss`` across ``execve``, so a child forked from the benchmark process
+    (pandas and the peer imported: ~340 MB) would report at least its parent's size; the
+    kernel's ``VmHWM`` belongs to the new address space. ``ru_maxrss`` where there is no /proc.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status.read(64 * 1024).splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _measure(variant: str, url: str, concurrency: int, rows: int) -> dict[str, Any]:
