@@ -45,15 +45,36 @@ class SuccessExchange:
     session_id: str
     steps: list[Step]
     source: str
+    #: The send is a stream: ``stream()`` reads the last step's answer event by event.
+    stream: bool = False
 
 
 def exchange_from_cassette(cassette: Cassette, kit_options: dict[str, Any] | None = None
                            ) -> SuccessExchange | None:
     """The cassette's exchange, when its recording succeeded end to end (else None)."""
+    if cassette.scenario.get("steps"):
+        return None  # not one plain send: several calls
+    return _recorded(cassette, kit_options, list(cassette.scenario.get("messages") or []), False)
+
+
+def stream_exchange_from_cassette(cassette: Cassette, kit_options: dict[str, Any] | None = None
+                                  ) -> SuccessExchange | None:
+    """The cassette's exchange when it recorded one successful ``stream`` step (else None)."""
+    steps = cassette.scenario.get("steps") or []
+    if len(steps) != 1 or not isinstance(steps[0], dict) or steps[0].get("action") != "stream":
+        return None
+    messages = steps[0].get("messages") or cassette.scenario.get("messages") or []
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    return _recorded(cassette, kit_options, list(messages), True)
+
+
+def _recorded(cassette: Cassette, kit_options: dict[str, Any] | None,
+              messages: list[dict[str, Any]], stream: bool) -> SuccessExchange | None:
     if cassette.outcome is None or not cassette.outcome.ok or not cassette.interactions:
         return None
-    if cassette.scenario.get("steps") or cassette.metadata.get("lost"):
-        return None  # not one plain send: several calls, or an answer lost and joined
+    if cassette.metadata.get("lost"):
+        return None  # an answer lost and joined: not one plain exchange
     if any(i.response.status >= 400 for i in cassette.interactions):
         return None
     section = cassette.scenario
@@ -72,10 +93,11 @@ def exchange_from_cassette(cassette: Cassette, kit_options: dict[str, Any] | Non
         url=str(section.get("url") or ""),
         config=config,
         options={**(section.get("options") or {}), **(kit_options or {})},
-        messages=list(section.get("messages") or []),
+        messages=messages,
         session_id=str(section.get("session_id") or "ck-faults"),
         steps=steps,
         source=f"cassette '{name}'",
+        stream=stream,
     )
 
 

@@ -13,7 +13,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +29,8 @@ _POLICY_EXTRAS = ("backoff_initial", "backoff_multiplier", "backoff_max", "jitte
 #: The settings every check starts from: the defaults of the retry policy, a roomy timeout.
 BASE_CONFIG: dict[str, Any] = {"timeout": 30.0, "max_retries": 3}
 MAX_RETRIES = int(BASE_CONFIG["max_retries"])
+#: Seconds a hung send gets to finish once its server is stopped.
+_RELEASE_S = 5.0
 
 
 class SkippingClock(FakeClock):
@@ -63,6 +65,8 @@ class Observation:
     sleeps: list[float]  # waits slept on the injected clock (never for real)
     elapsed: float  # seconds on the injected clock (real I/O time + skipped waits)
     text: str | None = None  # extract_text of the result
+    events: list[Any] = field(default_factory=list)  # the StreamEvents a stream yielded
+    hung: bool = False  # still running when the observation's limit passed
 
 
 class FaultHarness:
@@ -128,53 +132,87 @@ class FaultHarness:
         assert isinstance(connector, BaseAgentConnector)
         return connector
 
-    def _send(self, connector: BaseAgentConnector, mode: str) -> dict[str, Any]:
+    def _send(self, connector: BaseAgentConnector, mode: str, events: list[Any]) -> dict[str, Any]:
+        """One send (or, for a stream exchange, one stream read to its end), sync or async."""
         messages = copy.deepcopy(self.exchange.messages)
+        session = self.exchange.session_id
         if mode == "async":
             async def go() -> dict[str, Any]:
                 try:
-                    return await connector.asend(messages, self.exchange.session_id)
+                    if not self.exchange.stream:
+                        return await connector.asend(messages, session)
+                    async with connector.astream(messages, session) as stream:
+                        async for event in stream:
+                            events.append(event)
+                    return stream.response or {}
                 finally:
                     await connector.aclose()
 
             return asyncio.run(go())
-        result = connector.send(messages, self.exchange.session_id)
-        assert isinstance(result, dict)
-        return result
+        if not self.exchange.stream:
+            result = connector.send(messages, session)
+            assert isinstance(result, dict)
+            return result
+        with connector.stream(messages, session) as stream:
+            for event in stream:
+                events.append(event)
+        return stream.response or {}
 
     def observe(self, make_replies: Callable[[SkippingClock], list[Reply]] | None, *,
-                config: dict[str, Any] | None = None, mode: str = "sync") -> Observation:
-        """Send once with the fault replies on the chosen step (None: no fault)."""
+                config: dict[str, Any] | None = None, mode: str = "sync",
+                limit: float | None = None) -> Observation:
+        """Send once with the fault replies on the chosen step (None: no fault).
+
+        ``limit``: real seconds the send may take; past it the observation is ``hung`` and the
+        server is stopped, which ends its stalls (None: the send runs in this thread, unbounded).
+        """
         clock = SkippingClock()
         pending = list(make_replies(clock)) if make_replies is not None else []
         stats: list[CallStats] = []
+        events: list[Any] = []
+        done: dict[str, Any] = {}
+        hung = False
         with FaultServer(default=self.handler(pending)) as server:
             connector = self.connector(server.url, config)
             client = connector.http_client
             if isinstance(client, HttpClient):  # a connector may bring its own transport
                 client.clock = clock
                 client.observers.append(stats.append)
-            result: dict[str, Any] | None = None
-            error: BaseException | None = None
             started = clock.monotonic()
-            try:
-                result = self._send(connector, mode)
-            except Exception as exc:  # a raw exception is a finding: it is reported, not raised
-                error = exc
-            finally:
-                elapsed = clock.monotonic() - started
-                connector.close()
-            total = len(server.requests)
-            faulted = self.exchange.steps[self.step]
-            if faulted.path is not None:
-                bare = faulted.path.split("?", 1)[0]
-                attempts = sum(1 for r in server.requests if r.method == faulted.method
-                               and r.path.split("?", 1)[0] == bare)
+
+            def work() -> None:
+                try:
+                    done["result"] = self._send(connector, mode, events)
+                except Exception as exc:  # a raw exception is a finding: reported, not raised
+                    done["error"] = exc
+                finally:
+                    done["elapsed"] = clock.monotonic() - started
+
+            worker = threading.Thread(target=work, daemon=True)
+            if limit is None:
+                work()
             else:
-                steps = len(self.exchange.steps)
-                attempts = total - (steps - 1) if error is None else total - self.step
+                worker.start()
+                worker.join(limit)
+                hung = worker.is_alive()
+            requests = list(server.requests)
+        if hung:
+            worker.join(_RELEASE_S)  # the stopped server ended its stalls: let the send finish
+        connector.close()
+        error: BaseException | None = done.get("error")
+        result: dict[str, Any] | None = done.get("result")
+        elapsed = float(done.get("elapsed", clock.monotonic() - started))
+        faulted = self.exchange.steps[self.step]
+        if faulted.path is not None:
+            bare = faulted.path.split("?", 1)[0]
+            attempts = sum(1 for r in requests if r.method == faulted.method
+                           and r.path.split("?", 1)[0] == bare)
+        else:
+            steps = len(self.exchange.steps)
+            attempts = len(requests) - (steps - 1) if error is None else len(requests) - self.step
         text = _safe(lambda: self.cls.extract_text(result)) if result is not None else None
-        return Observation(result, error, attempts, total, stats, list(clock.sleeps), elapsed, text)
+        return Observation(result, error, attempts, len(requests), stats, list(clock.sleeps), elapsed,
+                           text, list(events), hung)
 
 
 def _safe(call: Callable[[], Any]) -> Any:

@@ -23,11 +23,13 @@ from ...connectors.exceptions import (
     ConnectorHTTPError,
     ConnectorRateLimitError,
     ConnectorResponseError,
+    ConnectorStreamError,
     ConnectorTimeoutError,
 )
 from .exchange import Step, dumps
 from .harness import MAX_RETRIES, SkippingClock
 from .server import Reply
+from .streams import cut_mid_event, stall_between_events
 
 HUGE_BYTES = 4 * 1024 * 1024
 
@@ -176,4 +178,24 @@ FAULTS: list[Fault] = [
           "the body in 20 pieces 40 ms apart (0.8 s), deadline 0.3 s: ConnectorTimeoutError by the deadline",
           _repeat(_trickled(20, 0.04), ATTEMPTS_ALL),
           FaultOutcome(ConnectorTimeoutError, within_deadline=True), TRICKLE_LATE),
+]
+
+
+#: Stream budgets: a gap between events past ``timeout`` ends the stream; the whole call has
+#: ``deadline``. A stream must end by then: the check gives up on it (hung) a second later.
+STREAM_STALL = {"timeout": 0.3, "deadline": 1.0}
+
+#: Faults of a streamed send (``stream()`` on a recorded stream exchange). The stream's POST
+#: starts the run: it is never sent twice, so each expects exactly one attempt.
+STREAM_FAULTS: list[Fault] = [
+    Fault("stream_cut_mid_event", "the connection drops halfway through the stream's last event: "
+          "ConnectorStreamError, the stream not re-sent (1 run)",
+          lambda step, clock: [cut_mid_event(step.body, step.content_type)] * 2,
+          FaultOutcome(ConnectorStreamError, attempts=1, sleeps=0)),
+    Fault("stream_stall_between_events", "the server stalls after the first event, past the "
+          f"{STREAM_STALL['timeout']:g} s timeout: ConnectorTimeoutError within the "
+          f"{STREAM_STALL['deadline']:g} s deadline, not re-sent (1 run)",
+          lambda step, clock: [stall_between_events(step.body, step.content_type)] * 2,
+          FaultOutcome(ConnectorTimeoutError, attempts=1, sleeps=0, within_deadline=True),
+          STREAM_STALL),
 ]

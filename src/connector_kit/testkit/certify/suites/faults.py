@@ -26,6 +26,12 @@ what the framework really sends. Without cassettes, the built-in connectors fall
 trimmed real samples; another connector can give ``faults: {responses: [...]}`` (one JSON
 body per HTTP step) in ``certify.yaml``, else the suite is skipped with the reason.
 
+A connector that streams and has a recorded ``stream`` scenario also gets the stream faults
+(:data:`~connector_kit.testkit.faults.scripts.STREAM_FAULTS`): that recorded stream cut in the
+middle of its last event (``ConnectorStreamError``) and stalled after its first event
+(``ConnectorTimeoutError`` within the deadline), each sent exactly once; a stream still running
+a second after its deadline is stopped and reported as hung.
+
 Settings (``certify.yaml`` -> ``faults:``): ``step`` (which HTTP step of a send the fault
 hits; default -1, the last), ``scenario`` (the recorded scenario to use), ``responses``,
 ``tolerance_s`` (slack over the deadline for hang/trickle; default 0.5), ``only`` (a list
@@ -39,9 +45,16 @@ from typing import Any
 
 from ....connectors.agent.base import BaseAgentConnector
 from ....connectors.exceptions import ConnectorError
-from ...faults.exchange import Step, SuccessExchange, builtin_exchange, dumps, exchange_from_cassette
+from ...faults.exchange import (
+    Step,
+    SuccessExchange,
+    builtin_exchange,
+    dumps,
+    exchange_from_cassette,
+    stream_exchange_from_cassette,
+)
 from ...faults.harness import BASE_CONFIG, FaultHarness, Observation
-from ...faults.scripts import FAULTS, Fault
+from ...faults.scripts import FAULTS, STREAM_FAULTS, Fault
 from ...recording.episode import REPLAY_KEY
 from .. import Check, CheckFailed, CheckSkipped, Plan, register_suite
 
@@ -69,6 +82,24 @@ def exchange_for(plan: Plan) -> SuccessExchange | None:
             "faults.responses in certify.yaml")
     return builtin_exchange(plan.connector_class)
 
+
+def stream_exchange_for(plan: Plan) -> SuccessExchange | None:
+    """A recorded successful ``stream`` scenario to break, when the connector streams (else None:
+    the stream faults are left out, as a connector without recorded streams has none to break)."""
+    cls = plan.connector_class
+    if not issubclass(cls, BaseAgentConnector) or not streams(cls):
+        return None
+    kit_options = plan.kit.options if plan.kit is not None else {}
+    for cassette in plan.cassettes():
+        found = stream_exchange_from_cassette(cassette, kit_options)
+        if found is not None:
+            return found
+    return None
+
+
+def streams(cls: type[BaseAgentConnector]) -> bool:
+    """Whether ``cls`` implements ``stream()`` (the base class refuses it)."""
+    return cls._stream_exchange is not BaseAgentConnector._stream_exchange
 
 
 # -- judging -------------------------------------------------------------------------------------
@@ -126,6 +157,9 @@ def judge(fault: Fault, observed: Observation, baseline_text: str | None, tolera
         wrong = [w for w in observed.sleeps if not low <= w <= high]
         if wrong:
             problems.append(f"waited {figures['waits_s']} s, expected each wait in [{low:g}, {high:g}] s")
+    if observed.hung:
+        problems.append(f"still running {observed.elapsed:.2f} s in: it never ended by itself "
+                        "(the check stopped the server)")
     if wanted.within_deadline:
         deadline = float(fault.config.get("deadline", fault.config.get("timeout", BASE_CONFIG["timeout"])))
         figures["deadline_s"] = deadline
@@ -149,8 +183,9 @@ def run_fault(harness: FaultHarness, fault: Fault, *, tolerance: float = 0.5) ->
             f"a send without fault made {baseline.requests} HTTP request(s), but the recorded "
             f"exchange ({harness.exchange.source}) has {len(harness.exchange.steps)}",
         )
+    limit = _limit(fault, tolerance) if harness.exchange.stream else None
     observed = harness.observe(lambda clock: fault.replies(harness.exchange.steps[harness.step], clock),
-                               config=fault.config, mode=fault.mode)
+                               config=fault.config, mode=fault.mode, limit=limit)
     setup = harness.step != len(harness.exchange.steps) - 1
     problems, figures = judge(fault, observed, baseline.text, tolerance, setup=setup)
     figures["step"] = harness.step
@@ -161,7 +196,20 @@ def run_fault(harness: FaultHarness, fault: Fault, *, tolerance: float = 0.5) ->
     figures["detail"] = (f"{figures['outcome']} after {observed.attempts} attempt(s){waits}, "
                          f"{figures['elapsed_ms']:.0f} ms on the clock")
     figures["exercised"] = {"requests": baseline.requests + observed.requests}
+    if harness.exchange.stream:
+        figures["runs"] = observed.attempts
+        figures["events"] = len(observed.events)
+        figures["detail"] = (f"{figures['outcome']} after {len(observed.events)} event(s), "
+                             f"{observed.attempts} run(s), {figures['elapsed_ms']:.0f} ms")
+        figures["exercised"] = {"streams": 2, "events": len(baseline.events) + len(observed.events),
+                                "requests": baseline.requests + observed.requests}
     return figures
+
+
+def _limit(fault: Fault, tolerance: float) -> float:
+    """Real seconds a streamed send may take before it counts as hung."""
+    deadline = float(fault.config.get("deadline", fault.config.get("timeout", BASE_CONFIG["timeout"])))
+    return deadline + tolerance + 1.0
 
 
 # -- the suite ------------------------------------------------------------------------------------
@@ -185,8 +233,14 @@ def faults_suite(plan: Plan) -> list[Check]:
     tolerance = float(plan.setting(SUITE, "tolerance_s", 0.5))
     only = plan.setting(SUITE, "only", None)
     chosen = [f for f in FAULTS if not only or f.name in only]
-    return [Check(SUITE, fault.name, _runner(harness, fault, tolerance), fault.description)
-            for fault in chosen]
+    checks = [Check(SUITE, fault.name, _runner(harness, fault, tolerance), fault.description)
+              for fault in chosen]
+    stream = stream_exchange_for(plan)
+    if stream is not None:
+        stream_harness = FaultHarness(cls, stream)  # the fault hits the streamed answer
+        checks += [Check(SUITE, fault.name, _runner(stream_harness, fault, tolerance),
+                         fault.description) for fault in STREAM_FAULTS if not only or fault.name in only]
+    return checks
 
 
 def _runner(harness: FaultHarness, fault: Fault, tolerance: float) -> Callable[[], dict[str, Any]]:
