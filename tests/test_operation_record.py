@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connector_kit.connectors import LangGraphConnector, OpCall, OperationContext
-from connector_kit.connectors.agent.langgraph_ops import ThreadParams
+from connector_kit.connectors.agent.langgraph_params import ThreadParams
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from connector_kit.testkit.kit import ConnectorTestKit
 from connector_kit.testkit.recording.cassettes import SECTION, load_document

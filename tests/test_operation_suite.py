@@ -20,7 +20,7 @@ from connector_kit.connectors import (
     OperationParams,
     OpOutput,
 )
-from connector_kit.connectors.agent.langgraph_ops import ThreadsCreateParams
+from connector_kit.connectors.agent.langgraph_params import ThreadsCreateParams
 from connector_kit.testkit.certify import Check, certify
 
 REPO = Path(__file__).resolve().parents[1]
