@@ -2,7 +2,8 @@
 
 from ._frames import StreamEvent
 from ._streams import AgentStream, AsyncAgentStream, StreamCall
-from .base import BaseAgentConnector, Exchange, HttpCall
+from .base import BaseAgentConnector
+from .exchange import Exchange, HttpCall
 from .langflow import LangflowConnector
 from .langgraph import LangGraphConnector
 

@@ -23,7 +23,8 @@ from ._frames import StreamEvent, parser_for
 
 if TYPE_CHECKING:
     from ..http import AsyncHttpStream, HttpClient, HttpStream
-    from .base import BaseAgentConnector, HttpCall
+    from .base import BaseAgentConnector
+    from .exchange import HttpCall
 
 
 @dataclass(frozen=True)

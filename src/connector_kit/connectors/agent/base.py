@@ -15,42 +15,32 @@ spec's ``_send_async`` override still work: ``send()`` then runs that coroutine.
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
 from abc import abstractmethod
-from collections.abc import Coroutine, Generator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from collections.abc import Coroutine, Generator
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, PrivateAttr
 
 from ..base import BaseConnector
 from ..batch import run_blocking
-from ..exceptions import ConnectorConfigError, ConnectorError, ConnectorRequestError
+from ..exceptions import ConnectorConfigError, ConnectorError
 from ..executor import as_config
 from ..health import HealthCheckResult
-from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpClient, RetryPolicy, not_resent
+from ..http import DEFAULT_MAX_RESPONSE_BYTES, HttpClient, RetryPolicy
 from ._frames import StreamEvent
 from ._streams import AgentStream, AsyncAgentStream, StreamCall, StreamExchange
-
-
-@dataclass(frozen=True)
-class HttpCall:
-    """One HTTP request an exchange asks for; the driver answers with the decoded JSON."""
-
-    method: str
-    url: str
-    json: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    expect: Literal["object", "json"] = "object"
-    #: False for a request that starts paid work (an agent run): not re-sent once it may
-    #: have reached the server (see ``HttpClient.post_sync(idempotent=...)``).
-    idempotent: bool = True
-
-
-Exchange = Generator[HttpCall, Any, dict[str, Any]]
+from .exchange import (
+    Exchange,
+    HttpCall,
+    call_async,
+    call_sync,
+    check_messages,
+    checked_result,
+    checked_stream_call,
+    unpack_request,
+)
 
 # ConnectorConfig extras that tune the retry policy, e.g. ConnectorConfig(url=..., deadline=30).
 # (``max_response_bytes`` is another extra: the largest decoded response accepted.)
@@ -96,7 +86,7 @@ class BaseAgentConnector(BaseConnector):
         """Send messages to the agent; with ``async_mode=True`` return a coroutine instead."""
         if async_mode:
             return self.asend(messages, session_id)
-        messages = _check_messages(messages)
+        messages = check_messages(messages)
         if type(self)._send_async is not BaseAgentConnector._send_async:
             # A connector that overrides _send_async (the spec's extension point) is run as is,
             # on a loop of its own whose async pool is closed when the call ends.
@@ -112,7 +102,7 @@ class BaseAgentConnector(BaseConnector):
 
     async def asend(self, messages: list[dict[str, Any]], session_id: str) -> dict[str, Any]:
         """Async send: every HTTP call it makes shares one deadline (the client's budget)."""
-        messages = _check_messages(messages)
+        messages = check_messages(messages)
         with self._get_http_client().budget():
             return await self._send_async(messages, session_id)
 
@@ -128,7 +118,7 @@ class BaseAgentConnector(BaseConnector):
         """
         if (operation := as_config(request, action, params)) is not None:
             return self.run_operation(operation)
-        messages, session_id = _unpack(request)
+        messages, session_id = unpack_request(request)
         result = self.send(messages, session_id)
         assert isinstance(result, dict)
         return result
@@ -137,14 +127,14 @@ class BaseAgentConnector(BaseConnector):
                        params: dict[str, Any] | None = None) -> Any:
         if (operation := as_config(request, action, params)) is not None:
             return await self.arun_operation(operation)
-        messages, session_id = _unpack(request)
+        messages, session_id = unpack_request(request)
         return await self.asend(messages, session_id)
 
     def _drive_sync(self, exchange: Exchange) -> dict[str, Any]:
-        return _checked_result(self._run_sync(exchange))
+        return checked_result(self._run_sync(exchange))
 
     async def _drive_async(self, exchange: Exchange) -> dict[str, Any]:
-        return _checked_result(await self._run_async(exchange))
+        return checked_result(await self._run_async(exchange))
 
     def _run_sync(self, exchange: Generator[HttpCall, Any, Any]) -> Any:
         client = self._get_http_client()
@@ -153,7 +143,7 @@ class BaseAgentConnector(BaseConnector):
                 call = next(exchange)
                 while True:
                     try:
-                        response = _call_sync(client, call)
+                        response = call_sync(client, call)
                     except ConnectorError as exc:
                         call = exchange.throw(exc)  # the exchange may recover, or it re-raises
                     else:
@@ -167,7 +157,7 @@ class BaseAgentConnector(BaseConnector):
             call = next(exchange)
             while True:
                 try:
-                    response = await _call_async(client, call)
+                    response = await call_async(client, call)
                 except ConnectorError as exc:
                     call = exchange.throw(exc)
                 else:
@@ -185,13 +175,13 @@ class BaseAgentConnector(BaseConnector):
         Every broken stream ends in a ConnectorError subclass (``ConnectorStreamError`` for a
         malformed one, ``ConnectorTimeoutError`` when a gap between events passes the deadline).
         """
-        checked = _check_messages(messages)
+        checked = check_messages(messages)
         return AgentStream(self, self._stream_exchange(checked, session_id),
                            self._drive_stream_sync)
 
     def astream(self, messages: list[dict[str, Any]] | str, session_id: str) -> AsyncAgentStream:
         """Async :meth:`stream`: ``async for event in connector.astream(...)``."""
-        return AsyncAgentStream(self, self._stream_exchange(_check_messages(messages), session_id))
+        return AsyncAgentStream(self, self._stream_exchange(check_messages(messages), session_id))
 
     def _stream_exchange(self, messages: list[dict[str, Any]], session_id: str) -> StreamExchange:
         """The set-up calls of a stream and the streamed call itself; override to stream."""
@@ -212,10 +202,10 @@ class BaseAgentConnector(BaseConnector):
         yield  # pragma: no cover - makes this a generator
 
     def _drive_stream_sync(self, exchange: StreamExchange) -> StreamCall:
-        return _checked_stream_call(self._run_sync(exchange))
+        return checked_stream_call(self._run_sync(exchange))
 
     async def _drive_stream_async(self, exchange: StreamExchange) -> StreamCall:
-        return _checked_stream_call(await self._run_async(exchange))
+        return checked_stream_call(await self._run_async(exchange))
 
     # -- response field extraction (class methods; total: they never raise) ------------------
     @classmethod
@@ -372,72 +362,3 @@ class BaseAgentConnector(BaseConnector):
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
-
-
-def _call_sync(client: HttpClient, call: HttpCall) -> Any:
-    """One call through the client's public methods (those a supplied client overrides)."""
-    with contextlib.nullcontext() if call.idempotent else not_resent():
-        if call.expect == "object" and call.method == "POST":
-            return client.post_sync(call.url, call.json, dict(call.headers))
-        if call.expect == "object" and call.method == "GET" and call.json is None:
-            return client.get_sync(call.url, dict(call.headers))
-        return client.request(call.method, call.url, json=call.json, headers=call.headers,
-                              expect=call.expect)
-
-
-async def _call_async(client: HttpClient, call: HttpCall) -> Any:
-    with contextlib.nullcontext() if call.idempotent else not_resent():
-        if call.expect == "object" and call.method == "POST":
-            return await client.post(call.url, call.json, dict(call.headers))
-        if call.expect == "object" and call.method == "GET" and call.json is None:
-            return await client.get(call.url, dict(call.headers))
-        return await client.arequest(call.method, call.url, json=call.json,
-                                     headers=call.headers, expect=call.expect)
-
-
-def _checked_stream_call(value: Any) -> StreamCall:
-    if not isinstance(value, StreamCall):
-        raise ConnectorError(
-            f"_stream_exchange returned {type(value).__name__}, not a StreamCall.")
-    return value
-
-
-def _checked_result(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConnectorError(
-            f"parse_response returned {type(value).__name__}, not a dict; a connector's "
-            "parse_response must return the validated response dict."
-        )
-    return value
-
-
-def _check_messages(messages: Any) -> list[dict[str, Any]]:
-    """Messages must be a list of dicts with a string ``role``; say which one is wrong."""
-    if isinstance(messages, str):
-        return [{"role": "user", "content": messages}]
-    if not isinstance(messages, list):
-        raise ConnectorRequestError(
-            f"messages must be a list of {{'role': ..., 'content': ...}} dicts, got "
-            f"{type(messages).__name__}."
-        )
-    if not messages:
-        raise ConnectorRequestError(
-            "messages is an empty list: there is nothing to send. Pass at least one "
-            "{'role': 'user', 'content': ...} message.")
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise ConnectorRequestError(
-                f"messages[{index}] must be a dict with a string 'role' and a 'content', got "
-                f"{message!r:.100}."
-            )
-    return messages
-
-
-def _unpack(request: Any) -> tuple[list[dict[str, Any]], str]:
-    if not isinstance(request, dict) or "messages" not in request:
-        raise ConnectorRequestError(
-            "execute() takes a dict with 'messages' (and optionally 'session_id'), got "
-            f"{type(request).__name__}."
-        )
-    session_id = request.get("session_id") or str(uuid.uuid4())
-    return request["messages"], str(session_id)

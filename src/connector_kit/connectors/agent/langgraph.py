@@ -46,7 +46,8 @@ from . import _langgraph_stream as lgs
 from ._frames import StreamEvent
 from ._json import dicts_only, scalar_text, text_of
 from ._streams import StreamCall, StreamExchange
-from .base import BaseAgentConnector, Exchange, HttpCall, _checked_result
+from .base import BaseAgentConnector
+from .exchange import Exchange, HttpCall, checked_result
 from .langgraph_ops import LANGGRAPH_OPERATIONS
 
 logger = logging.getLogger("connector_kit.langgraph")
@@ -290,7 +291,7 @@ class LangGraphConnector(BaseAgentConnector):
     def _result(self, response: Any, thread_id: str | None) -> dict[str, Any]:
         if isinstance(response, dict) and _asked(response):
             raise self._interrupted(response, thread_id)
-        return _checked_result(self.parse_response(response))
+        return checked_result(self.parse_response(response))
 
     def _interrupted(self, values: dict[str, Any], thread_id: str | None) -> AgentInterruptedError:
         interrupts = list(values.get("__interrupt__") or [])
