@@ -16,7 +16,7 @@ from typing import Any
 from ...connectors.base import ConnectorConfig
 from ...connectors.code_interpreter import BaseCodeInterpreterConnector, CodeExecutionResult
 from .._stats import p95
-from .report import BenchReport, Series, median, ms_since, rounded
+from .report import BenchReport, Series, median, ms_since, out_of, rounded, short_rows
 
 CODE = "y = x + 1\nprint(y)\ny"
 INPUTS = {"x": 41}
@@ -28,7 +28,7 @@ def _ok(result: CodeExecutionResult) -> bool:
 
 def _row(case: str, samples: list[float], ok: int, *, runs_per_s: float | None = None,
          divides_by: str = "") -> dict[str, Any]:
-    return {"case": case, "n": len(samples), "ok": f"{ok}/{len(samples)}",
+    return {"case": case, "n": len(samples), "ok": out_of(ok, len(samples)),
             "median_ms": rounded(median(samples)), "p95_ms": rounded(p95(samples)),
             "runs_per_s": rounded(runs_per_s, 1), "divides_by": divides_by}
 
@@ -107,7 +107,7 @@ def run(cls: type[BaseCodeInterpreterConnector], *, target: str, quick: bool = F
         f"warm median {median(warm):.3f} ms, p95 {p95(warm):.3f} ms (p95: nearest rank); cold start "
         f"{median(cold):.1f} ms; best throughput "
         f"{max(r['runs_per_s'] or 0.0 for r in report.rows):,.0f} runs/s.")
-    bad = [r["case"] for r in report.rows if not str(r["ok"]).startswith(f"{r['n']}/")]
+    bad = short_rows(report.rows, "case", "ok")
     if bad:
         report.notes.insert(0, f"WRONG ANSWERS in: {', '.join(bad)}"
                                + (f" (e.g. {errors[0]})" if errors else "") + ".")

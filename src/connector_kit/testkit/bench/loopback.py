@@ -24,6 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,43 @@ def sends(connector: BaseAgentConnector, exchange: SuccessExchange, mode: str, c
 
     asyncio.run(in_one_loop())
     return done
+
+
+@dataclass
+class FaultedSends:
+    """Sends against armed faults, one entry per send: time, attempts at the faulted step, outcome."""
+
+    ms: list[float] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+
+
+def faulted_sends(harness: FaultHarness, server: FaultServer, pending: list[Reply],
+                  connector: BaseAgentConnector, mode: str, count: int,
+                  faults: Callable[[], list[Reply]], *, warm: int = 0) -> FaultedSends:
+    """``count`` sends, each with ``faults()`` armed on the faulted step, after ``warm`` plain ones.
+
+    ``server`` answers with ``harness.handler(pending)``; leftover faults are dropped after each
+    send; the plain sends (pools opened, first-use costs paid) are left out of the result.
+    """
+    faulted = harness.exchange.steps[harness.step]
+    found = FaultedSends()
+    seen = [0]
+
+    def arm(i: int) -> None:
+        if i >= warm:
+            pending.extend(faults())
+        seen[0] = len(server.requests)
+
+    def counted(i: int) -> None:
+        if i >= warm:
+            found.attempts.append(faulted_requests(server.requests[seen[0]:], faulted))
+        pending.clear()
+
+    done = sends(connector, harness.exchange, mode, warm + count, before=arm, after=counted)[warm:]
+    found.ms = [ms for ms, _ in done]
+    found.outcomes = [outcome for _, outcome in done]
+    return found
 
 
 def outcome_counts(outcomes: Sequence[str]) -> str:

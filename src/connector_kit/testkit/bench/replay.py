@@ -9,7 +9,7 @@ from pathlib import Path
 from ...connectors.base import BaseConnector
 from .._stats import p95
 from ..kit import ConnectorTestKit
-from .report import BenchReport, Series, median, ms_since, rounded
+from .report import BenchReport, Series, median, ms_since, out_of, rounded, short_rows
 
 
 def run(cls: type[BaseConnector], cassettes: Path, *, target: str, quick: bool = False) -> BenchReport:
@@ -40,7 +40,7 @@ def run(cls: type[BaseConnector], cassettes: Path, *, target: str, quick: bool =
             "scenario": name, "n": n, "requests": requests, "median_ms": rounded(median(whole)),
             "p95_ms": rounded(p95(whole)), "send_ms": rounded(median(sends)),
             "per_request_ms": rounded(median(whole) / requests) if requests else None,
-            "reproduced": f"{reproduced}/{n}",
+            "reproduced": out_of(reproduced, n),
         })
         report.series.append(Series(f"replay {name}", whole))
     slowest = max(report.rows, key=lambda r: r["median_ms"] or 0.0)
@@ -48,7 +48,7 @@ def run(cls: type[BaseConnector], cassettes: Path, *, target: str, quick: bool =
         f"slowest scenario {slowest['scenario']}: {slowest['median_ms']} ms per replay (load the "
         f"cassette + build the connector + send offline + compare); per_request_ms divides that "
         f"median by the HTTP requests of the scenario, send_ms is the replayed send alone.")
-    failed = [r["scenario"] for r in report.rows if not str(r["reproduced"]).startswith(f"{n}/")]
+    failed = short_rows(report.rows, "scenario", "reproduced")
     if failed:
         report.notes.insert(0, f"NOT REPRODUCED: {', '.join(failed)} (run `connector-kit certify` "
                                "for the differences).")

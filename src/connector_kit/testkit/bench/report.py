@@ -69,3 +69,13 @@ def ratio(numerator: float, denominator: float) -> float:
     if not denominator or not math.isfinite(denominator):
         return float("nan")
     return numerator / denominator
+
+
+def out_of(good: int, n: int) -> str:
+    """``"29/30"``: how many of a row's ``n`` runs gave the expected answer."""
+    return f"{good}/{n}"
+
+
+def short_rows(rows: Sequence[dict[str, Any]], key: str, column: str) -> list[str]:
+    """``row[key]`` of the rows whose ``column`` (an :func:`out_of` value) is not ``n/n``."""
+    return [str(row[key]) for row in rows if str(row[column]) != out_of(row["n"], row["n"])]

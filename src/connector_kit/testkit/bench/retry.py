@@ -26,7 +26,16 @@ from ...connectors.http import HttpClient, RetryPolicy, SystemClock
 from .._stats import p95
 from ..faults import FaultHarness, SuccessExchange
 from ..faults.server import FaultServer, Reply
-from .loopback import SERVER, UNAVAILABLE, control, faulted_requests, outcome_counts, sends, write_steps
+from .loopback import (
+    SERVER,
+    UNAVAILABLE,
+    FaultedSends,
+    control,
+    faulted_sends,
+    outcome_counts,
+    sends,
+    write_steps,
+)
 from .report import BenchReport, Series, median, ratio, rounded
 from .servers import server_process
 
@@ -144,30 +153,15 @@ def backoff(harness: FaultHarness, reps: int, report: BenchReport) -> None:
 
 def _backoff_mode(harness: FaultHarness, server: FaultServer, pending: list[Reply], mode: str,
                   reps: int, configured: list[float], report: BenchReport) -> None:
-    faulted = harness.exchange.steps[harness.step]
     connector = harness.connector(server.url, {"timeout": 10.0, "max_retries": RETRIES,
                                                **BACKOFF})
     clock = timed_clock(connector)
-    attempts: list[int] = []
-    seen = [0]
-
-    def arm(i: int) -> None:
-        if i == 0:
-            return  # the first send opens the pooled connection: not a figure
-        if i == 1:
-            clock.waits.clear()
-        pending.extend([UNAVAILABLE] * RETRIES)
-        seen[0] = len(server.requests)
-
-    def count(i: int) -> None:
-        if i:
-            attempts.append(faulted_requests(server.requests[seen[0]:], faulted))
-        pending.clear()
-
-    done = sends(connector, harness.exchange, mode, reps + 1, before=arm, after=count)[1:]
-    connector.close()
-    calls = [ms for ms, _ in done]
-    outcomes = [outcome for _, outcome in done]
+    try:  # the first send, unfaulted, opens the pooled connection
+        done = faulted_sends(harness, server, pending, connector, mode, reps,
+                             lambda: [UNAVAILABLE] * RETRIES, warm=1)
+    finally:
+        connector.close()
+    calls, attempts, outcomes = done.ms, done.attempts, done.outcomes
     per_index: list[list[float]] = [[] for _ in configured]
     for index, (_asked, slept) in enumerate(clock.waits):
         per_index[index % RETRIES].append(slept * 1000)
@@ -193,25 +187,23 @@ def _backoff_mode(harness: FaultHarness, server: FaultServer, pending: list[Repl
 def retry_after(harness: FaultHarness, reps: int, report: BenchReport) -> None:
     """``429 Retry-After: 1`` then the answer: the wait slept and the whole send, vs 1000 ms."""
     pending: list[Reply] = []
-    faulted = harness.exchange.steps[harness.step]
     waits: list[float] = []
-    calls: list[float] = []
-    attempts: list[int] = []
-    outcomes: list[str] = []
+    done = FaultedSends()
     with FaultServer(default=harness.handler(pending)) as server:
         for _ in range(reps):
             connector = harness.connector(server.url, {"timeout": 30.0, "max_retries": 1})
             clock = timed_clock(connector)
-            pending.append(Reply(429, b'{"detail": "slow down"}',
-                                 {"Content-Type": "application/json", "Retry-After": "1"}))
-            before = len(server.requests)
-            [(ms, outcome)] = sends(connector, harness.exchange, "sync", 1)
-            connector.close()
-            calls.append(ms)
-            outcomes.append(outcome)
-            attempts.append(faulted_requests(server.requests[before:], faulted))
-            pending.clear()
+            try:
+                one = faulted_sends(harness, server, pending, connector, "sync", 1, lambda: [Reply(
+                    429, b'{"detail": "slow down"}',
+                    {"Content-Type": "application/json", "Retry-After": "1"})])
+            finally:
+                connector.close()
+            done.ms += one.ms
+            done.attempts += one.attempts
+            done.outcomes += one.outcomes
             waits.extend(actual * 1000 for _asked, actual in clock.waits)
+    calls, attempts, outcomes = done.ms, done.attempts, done.outcomes
     if waits:
         report.rows.append(_row("Retry-After: 1, the wait slept", "sync", waits, expected=2,
                                 attempts=attempts, outcomes=outcomes, configured_ms=1000.0,

@@ -16,7 +16,7 @@ from typing import Any
 from ...connectors.agent.base import BaseAgentConnector
 from ..faults import FaultHarness, Step, SuccessExchange
 from ..faults.server import FaultServer, Reply
-from .loopback import faulted_requests, outcome_counts, sends
+from .loopback import faulted_sends, outcome_counts, sends
 from .report import BenchReport, Series, median, rounded
 
 GOAL_MS = 50.0
@@ -58,26 +58,14 @@ def measure(harness: FaultHarness, case: Case, mode: str, reps: int) -> tuple[li
     """Elapsed ms, attempts at the faulted step and outcome of ``reps`` sends against the fault."""
     faulted = harness.exchange.steps[harness.step]
     pending: list[Reply] = []
-    attempts: list[int] = []
     with FaultServer(default=harness.handler(pending)) as server:
         connector = harness.connector(server.url, case.config)
-        seen = [0]
-
-        def arm(_i: int) -> None:
-            pending.extend(fault_reply(faulted, case.fault) for _ in range(8))
-            seen[0] = len(server.requests)
-
-        def count(_i: int) -> None:
-            attempts.append(faulted_requests(server.requests[seen[0]:], faulted))
-            pending.clear()
-
         try:
-            done = sends(connector, harness.exchange, mode, reps, before=arm, after=count)
+            done = faulted_sends(harness, server, pending, connector, mode, reps,
+                                 lambda: [fault_reply(faulted, case.fault) for _ in range(8)])
         finally:
             connector.close()
-        elapsed = [ms for ms, _ in done]
-        outcomes = [outcome for _, outcome in done]
-    return elapsed, attempts, outcomes
+    return done.ms, done.attempts, done.outcomes
 
 
 def _row(case: Case, mode: str, elapsed: list[float], attempts: list[int], outcomes: list[str]

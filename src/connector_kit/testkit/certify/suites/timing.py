@@ -7,12 +7,12 @@ median.
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from typing import Any
 
 from ....connectors.base import ConnectorConfig
+from ..._stats import p95
 from ..checks import Check, CheckFailed, elapsed_ms, not_run
 from ..plan import Plan, is_code_connector
 
@@ -69,7 +69,7 @@ def _code_timing(plan: Plan) -> dict[str, Any]:
         connector.close()
     median = statistics.median(samples)
     figures: dict[str, Any] = {"budget_ms": budget, "median_ms": round(median, 3),
-               "p95_ms": round(sorted(samples)[math.ceil(0.95 * len(samples)) - 1], 3)}
+               "p95_ms": round(p95(samples), 3)}
     if median > budget:
         raise CheckFailed(f"warm execution median {median:.2f} ms is over the {budget:g} ms budget.",
                           figures)
