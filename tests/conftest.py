@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from benchmarks.agent import LoopbackJSONServer
 
 from connector_kit.connectors import ConnectorRegistry, FakeClock
-from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
 from connector_kit.testkit.faults.server import FaultServer
 
 T = TypeVar("T")

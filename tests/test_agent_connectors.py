@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from benchmarks.agent import LoopbackJSONServer
 from pydantic import ValidationError
 
 from connector_kit.connectors import (
@@ -31,7 +32,6 @@ from connector_kit.connectors import (
     LangGraphConnector,
     RetryPolicy,
 )
-from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 from fixtures.recordings import recorded_body
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks import run as runner
 
 from connector_kit.testkit import bench
 from connector_kit.testkit.bench import BenchReport, Series
@@ -31,7 +32,7 @@ def reports() -> dict[str, BenchReport]:
     """Each of the retry, timeout and replay benchmarks, run once in quick mode."""
     out = {}
     for name in KEYS:
-        outcome = bench.run_benchmark(name, quick=True)
+        outcome = runner.run_benchmark(name, quick=True)
         assert outcome.error is None, outcome.error
         assert outcome.report is not None, outcome.skipped
         out[name] = outcome.report
@@ -137,14 +138,14 @@ def test_report_without_series_has_no_chart(tmp_path: Path) -> None:
 
 
 def _module(name: str, run: Any) -> types.ModuleType:
-    module = types.ModuleType(f"connector_kit.testkit.benchmarks.{name}")
+    module = types.ModuleType(f"benchmarks.{name}")
     module.run = run  # type: ignore[attr-defined]
     return module
 
 
 def test_main_runs_skips_and_reports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    prefix = "connector_kit.testkit.benchmarks."
+    prefix = "benchmarks."
     monkeypatch.setitem(sys.modules, prefix + "agent",
                         _module("agent", lambda *, quick: tiny_report("agent")))
     monkeypatch.setitem(sys.modules, prefix + "blocks", None)  # not written yet
@@ -153,7 +154,7 @@ def test_main_runs_skips_and_reports(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         raise ModuleNotFoundError("No module named 'pydantic_monty'", name="pydantic_monty")
 
     monkeypatch.setitem(sys.modules, prefix + "monty", _module("monty", needs_extra))
-    assert bench.main(["agent", "blocks", "monty"], quick=True, out_dir=tmp_path) == 0
+    assert runner.main(["agent", "blocks", "monty"], quick=True, out_dir=tmp_path) == 0
     out = capsys.readouterr().out
     assert "tiny" in out and "skipped" in out
     readme = (tmp_path / "README.md").read_text()
@@ -166,10 +167,10 @@ def test_main_fails_on_a_crashing_benchmark_and_an_unknown_name(monkeypatch: pyt
     def crash(*, quick: bool) -> BenchReport:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(sys.modules, "connector_kit.testkit.benchmarks.agent", _module("agent", crash))
-    assert bench.main(["agent"], quick=True, out_dir=tmp_path) == 1
+    monkeypatch.setitem(sys.modules, "benchmarks.agent", _module("agent", crash))
+    assert runner.main(["agent"], quick=True, out_dir=tmp_path) == 1
     assert "failed: RuntimeError: boom" in (tmp_path / "README.md").read_text()
-    assert bench.main(["nope"], quick=True, out_dir=tmp_path) == 2
+    assert runner.main(["nope"], quick=True, out_dir=tmp_path) == 2
 
 
 def test_environment_and_command() -> None:
@@ -177,5 +178,5 @@ def test_environment_and_command() -> None:
     assert env["cpu_count"] and env["python"] and "httpx" in env["packages"]
     assert bench.current_command(["/x/bin/connector-kit", "bench", "retry", "--quick"]) == (
         "connector-kit bench retry --quick")
-    assert bench.current_command(["benchmarks/bench_retry.py"]) == "python benchmarks/bench_retry.py"
-    assert bench.default_out_dir(quick=True).parts[-3:] == ("benchmarks", "results", "quick")
+    assert bench.current_command(["benchmarks/run.py", "retry"]) == "python benchmarks/run.py retry"
+    assert runner.RESULTS.parts[-2:] == ("benchmarks", "results")

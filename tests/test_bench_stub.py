@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from benchmarks.agent import LANGFLOW_RESPONSE
+from benchmarks.agent_scale import _STUB
+from benchmarks.stub import MAX_REQUEST
 
 from connector_kit.testkit.bench import server_process
-from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE
-from connector_kit.testkit.benchmarks.agent_scale import _STUB
-from connector_kit.testkit.benchmarks.stub import MAX_REQUEST
 
 
 @pytest.fixture(scope="module")

@@ -124,9 +124,16 @@ def test_bench_a_code_connector() -> None:
     (["bench", "nowhere.module:Thing"], "Cannot import module 'nowhere.module'"),
     (["bench", "connector_kit.connectors:ConnectorConfig"], "not a BaseConnector subclass"),
     (["bench", "langgraph", "--cassettes", "/no/such/folder"], "No cassette folder"),
-    (["bench", "langgraph", "langflow"], "bench takes one TARGET"),
 ])
 def test_a_bad_target_is_a_usage_error(argv: list[str], message: str,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["bench"], ["bench", "langgraph", "langflow"]])
+def test_bench_takes_exactly_one_target(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "usage: connector-kit" in capsys.readouterr().err

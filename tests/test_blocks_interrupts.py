@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from benchmarks.agent import LANGFLOW_RESPONSE as RESPONSE
 
 from connector_kit.blocks import AgentBlock, AgentResponseExtractorBlock, BaseBlock, PythonInterpreterBlock
 from connector_kit.connectors import ConnectorRegistry, LangflowConnector
-from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE as RESPONSE
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 QUESTIONS = ["a", "b", "c", "stop", "d", "e"]

@@ -65,7 +65,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     The fallback records through ``ConnectorTestKit.record`` from a loopback server that
     answers with the trimmed real framework responses.
     """
-    from connector_kit.testkit.benchmarks.replay import record_fixture
+    from benchmarks.replay import record_fixture
 
     folders = {}
     for name in ("langflow", "langgraph"):

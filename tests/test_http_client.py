@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from benchmarks.agent import LoopbackJSONServer
 
 from connector_kit.connectors import (
     CallStats,
@@ -34,7 +35,6 @@ from connector_kit.connectors import (
     HttpClient,
     RetryPolicy,
 )
-from connector_kit.testkit.benchmarks.agent import LoopbackJSONServer
 from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 
 OK = {"ok": True}

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from benchmarks.agent import LANGFLOW_RESPONSE
 
 from connector_kit.connectors import (
     ConnectorConfig,
@@ -26,7 +27,6 @@ from connector_kit.connectors import (
     LangflowConnector,
     RetryPolicy,
 )
-from connector_kit.testkit.benchmarks.agent import LANGFLOW_RESPONSE
 from connector_kit.testkit.faults import FaultServer, Reply
 
 URL = "http://agent.test/api/v1/run/flow"

@@ -872,7 +872,7 @@ def test_missing_opentelemetry_is_cached_for_the_per_run_import(
 
 
 def test_benchmark_quick_smoke() -> None:
-    from connector_kit.testkit.benchmarks.monty import run
+    from benchmarks.monty import run
 
     report = run(quick=True)
     assert report.name == "monty" and report.rows and report.series and report.notes

@@ -4,7 +4,7 @@ Why not asyncio here: a code interpreter's sync API (``execute_code``) blocks in
 with the GIL released, so N threads pulling rows from one queue keep N sandbox workers busy.
 Routing every row through an event loop instead costs two thread hops per row (loop ->
 executor -> loop), which measured 0.32-0.39x a raw sync pool loop on tiny snippets (issue 17);
-see ``connector_kit.testkit.benchmarks.monty`` for the figures of this design.
+see ``benchmarks/monty.py`` for the figures of this design.
 
 Interrupts: the caller waits with :func:`~connector_kit.connectors.batch.wait_interruptibly`,
 so ``KeyboardInterrupt`` or a cancelled calling task takes effect at once; the threads stop

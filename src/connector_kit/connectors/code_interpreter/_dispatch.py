@@ -14,7 +14,7 @@ mailbox, several per ``loop.call_soon_threadsafe`` wake-up:
   queue more. A held result waits at most ``_HOLD_SECS`` (1 ms): one flusher thread wakes
   the loop then, even when every worker has gone on to a long run.
 
-``connector_kit.testkit.benchmarks.code_blocks`` measures it against the raw pool loop.
+``benchmarks/code_blocks.py`` measures it against the raw pool loop.
 """
 
 from __future__ import annotations

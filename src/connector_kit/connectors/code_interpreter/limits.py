@@ -4,7 +4,7 @@ Every execution gets a time limit (call ``timeout`` > ``config.timeout`` > 120 s
 kill after it, a heap limit, a cap on real sleeping and a recursion depth. Resolving them
 validates the timeout (a bad one raises :class:`ConnectorConfigError` before anything runs),
 which costs about a microsecond; :class:`LimitsMemo` keeps the result per input, so a batch of
-tiny snippets does not pay it per run (``connector_kit.testkit.benchmarks.monty``).
+tiny snippets does not pay it per run (``benchmarks/monty.py``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Design (pydantic-monty 1.4, a pool of ``monty`` worker processes):
   ``_dispatch.py``: one queue put there, results back to the loop several per wake-up), so N
   concurrent calls really run on N worker processes. ``feed_run`` releases the GIL, and this
   measured faster than a second ``AsyncMonty`` pool at every concurrency (see
-  ``connector_kit.testkit.benchmarks.monty``) while starting half the processes.
+  ``benchmarks/monty.py``) while starting half the processes.
 * **Every execution is a fresh session** (``checkout()``), so nothing leaks between snippets and
   a session stopped mid-operation by a limit is never fed again.
 * **Limits on every execution**: ``max_feed_duration_secs`` (the resolved timeout), a host-side
@@ -111,7 +111,7 @@ class MontyConnector(BaseCodeInterpreterConnector):
     )
     # 20,000 (was 1,000): a worker's RSS stayed flat over 15,000 executions, while respawning a
     # worker every 1,000 cost tiny snippets a third of their throughput on a loaded machine
-    # (``connector_kit.testkit.benchmarks.monty``).
+    # (``benchmarks/monty.py``).
     max_checkouts_per_worker: int | None = Field(
         default=20_000,
         ge=1,

@@ -7,11 +7,12 @@ connector), measured through the public APIs of the connector and the kit.
 - :mod:`.runner`: run benchmarks in turn, print, write (:class:`BenchRun` per benchmark).
 - :mod:`.target`: ``connector-kit bench TARGET`` (:mod:`.retry`, :mod:`.timeout`,
   :mod:`.replay`, :mod:`.execution`, on the loopback server of :mod:`.loopback`).
-- :mod:`.builtin`: the comparisons of the built-in connectors, run by name.
+
+The comparisons of the built-in connectors against raw httpx, raw Monty and the peer live in
+the repo's ``benchmarks/`` (``python benchmarks/run.py``), on top of this package.
 """
 
 from .._stats import p95
-from .builtin import BENCHMARKS, default_out_dir, main, run_benchmark, script
 from .environment import PACKAGES, current_command, environment, package_versions
 from .render import draw_chart, make_console, markdown_table, print_report, render_table
 from .report import BenchReport, Series, median, ms_since, ratio, rounded, time_calls
@@ -20,16 +21,13 @@ from .runner import BenchRun, run_all, run_one
 from .servers import server_process
 
 __all__ = [
-    "BENCHMARKS",
     "PACKAGES",
     "BenchReport",
     "BenchRun",
     "Series",
     "current_command",
-    "default_out_dir",
     "draw_chart",
     "environment",
-    "main",
     "make_console",
     "markdown_table",
     "median",
@@ -43,9 +41,7 @@ __all__ = [
     "report_to_dict",
     "rounded",
     "run_all",
-    "run_benchmark",
     "run_one",
-    "script",
     "server_process",
     "time_calls",
     "write_index",

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from ..bench import BenchReport, Series
+from connector_kit.testkit.bench import BenchReport, Series
 
 _STATE = {"messages": [
     {"type": "human", "content": "what is 2+3?", "id": "h1"},
@@ -114,7 +114,7 @@ def _ours(connector: Any) -> tuple[float, float, int]:
 
 def run(*, quick: bool = False) -> BenchReport:
     """Time to first event and per-event overhead, ours vs raw httpx, in the same run."""
-    from ...connectors import ConnectorConfig, LangGraphConnector
+    from connector_kit.connectors import ConnectorConfig, LangGraphConnector
 
     calls = 30 if quick else 200
     report = BenchReport(name="stream", title=(

@@ -129,9 +129,9 @@ def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[
     import pandas as pd
     import pydantic_monty as pm
 
-    from ...blocks import PythonInterpreterBlock
-    from ...connectors.code_interpreter import MontyConnector
-    from ...connectors.code_interpreter._pool import cache_missing_opentelemetry
+    from connector_kit.blocks import PythonInterpreterBlock
+    from connector_kit.connectors.code_interpreter import MontyConnector
+    from connector_kit.connectors.code_interpreter._pool import cache_missing_opentelemetry
 
     cache_missing_opentelemetry()  # what every MontyConnector does: the raw loop gets it too
     chunk = 200

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import json
 import tempfile
 import time
@@ -33,12 +34,21 @@ from typing import Any
 
 import vcr
 
-from ...connectors.agent.base import BaseAgentConnector
-from ..bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
-from ..faults.exchange import SuccessExchange, builtin_exchange, exchange_from_cassette
-from ..faults.harness import FaultHarness
-from ..faults.server import FaultServer
-from ..kit import ConnectorTestKit
+from connector_kit.connectors.agent.base import BaseAgentConnector
+from connector_kit.testkit.bench import (
+    BenchReport,
+    Series,
+    median,
+    ms_since,
+    p95,
+    rounded,
+    server_process,
+    time_calls,
+)
+from connector_kit.testkit.faults.exchange import SuccessExchange, builtin_exchange, exchange_from_cassette
+from connector_kit.testkit.faults.harness import FaultHarness
+from connector_kit.testkit.faults.server import FaultServer
+from connector_kit.testkit.kit import ConnectorTestKit
 
 FRAMEWORKS = ("langflow", "langgraph")
 API_KEY = "bench-key-0123456789abcdef"
@@ -81,19 +91,17 @@ scenarios:
 
 
 def find_cassettes(name: str) -> Path | None:
-    """``cassettes/<name>`` of the nearest folder that has one with recorded cassettes."""
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        candidate = folder / "cassettes" / name
-        if candidate.is_dir() and ConnectorTestKit(name, candidate).recorded_names():
-            return candidate
+    """This repo's ``cassettes/<name>``, when it holds recorded cassettes."""
+    candidate = Path(__file__).resolve().parents[1] / "cassettes" / name
+    if candidate.is_dir() and ConnectorTestKit(name, candidate).recorded_names():
+        return candidate
     return None
 
 
 def record_fixture(name: str, folder: Path) -> Path:
     """Record the small catalogue of ``name`` into ``folder`` from a loopback FaultServer."""
-    from ...connectors.registry import ConnectorRegistry
-    from ..recording.targets import load_connector
+    from connector_kit.connectors.registry import ConnectorRegistry
+    from connector_kit.testkit.recording.targets import load_connector
 
     cls = load_connector(name)
     assert issubclass(cls, BaseAgentConnector) and ConnectorRegistry.get(name) is cls
@@ -106,7 +114,7 @@ def record_fixture(name: str, folder: Path) -> Path:
     with FaultServer(default=harness.handler([])) as server:
         for scenario in kit.scenarios():
             result = kit.record(scenario, url=server.url, api_key=API_KEY,
-                                metadata={"recorded_by": "connector_kit.testkit.benchmarks.replay"})
+                                metadata={"recorded_by": "benchmarks.replay"})
             if not result.expectation_met:
                 raise RuntimeError(f"recording {name}/{scenario.name} failed: {result.outcome}")
     return folder
@@ -119,15 +127,6 @@ def _successful(kit: ConnectorTestKit) -> list[str]:
         if exchange_from_cassette(cassette) is not None:
             names.append(name)
     return names
-
-
-def _time(call: Any, n: int) -> list[float]:
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        call()
-        samples.append(ms_since(started))
-    return samples
 
 
 #: A loopback server in a child process answering each step of an exchange (a JSON file of
@@ -167,12 +166,12 @@ def _live(harness: FaultHarness, exchange: SuccessExchange, n: int, tmp: Path
                 connector.close()
 
         try:
-            _time(send_pooled, 5)
-            pooled_ms = _time(send_pooled, n)
+            time_calls(send_pooled, 5)
+            pooled_ms = time_calls(send_pooled, n)
         finally:
             pooled.close()
-        _time(send_fresh, 3)
-        fresh_ms = _time(send_fresh, max(5, n // 2))
+        time_calls(send_fresh, 3)
+        fresh_ms = time_calls(send_fresh, max(5, n // 2))
     return pooled_ms, fresh_ms
 
 
@@ -216,10 +215,10 @@ def _measure_framework(name: str, folder: Path, n: int, report: BenchReport, tmp
         send_only.clear()
         # Interleaved rounds, so both see the same machine load.
         for _ in range(n):
-            samples["replay"].extend(t / steps for t in _time(replay, 1))
-            samples["plain vcrpy"].extend(t / steps for t in _time(plain, 1))
+            samples["replay"].extend(t / steps for t in time_calls(replay, 1))
+            samples["plain vcrpy"].extend(t / steps for t in time_calls(plain, 1))
         samples["send only"].extend(send_only)
-        samples["load"].extend(_time(lambda scenario=scenario: kit.load(scenario), n))
+        samples["load"].extend(time_calls(functools.partial(kit.load, scenario), n))
 
         cls = kit.connector_class
         assert issubclass(cls, BaseAgentConnector)
@@ -257,7 +256,7 @@ def _measure_framework(name: str, folder: Path, n: int, report: BenchReport, tmp
 
 
 def _certify(name: str, folder: Path, reps: int, quick: bool, report: BenchReport) -> None:
-    from ..certify.framework import certify
+    from connector_kit.testkit.certify.framework import certify
 
     options = {"fuzz": {"examples": 10}} if quick else None
     walls: list[float] = []

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from ..bench import BenchReport, Series
+from connector_kit.testkit.bench import BenchReport, Series
 
 GOAL_RATIO = 1.1
 
@@ -212,7 +212,7 @@ async def _ainterleaved(
 
 def run(*, quick: bool = False) -> BenchReport:
     """Measure raw pooled httpx vs the connector, sync and async, on a loopback server."""
-    from ...connectors import ConnectorConfig, LangflowConnector
+    from connector_kit.connectors import ConnectorConfig, LangflowConnector
 
     n = 200 if quick else 2000
     warmup = 20 if quick else 100

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..bench import BenchReport, Series
+from connector_kit.testkit.bench import BenchReport, Series
 
 CODE = "y = x + 1\nprint(y)\ny"
 INPUTS = {"x": 41}
@@ -92,8 +92,11 @@ def run(*, quick: bool = False) -> BenchReport:
     """Measure MontyConnector against raw pydantic-monty and a subprocess per call."""
     import pydantic_monty as pm
 
-    from ...connectors.code_interpreter import CodeExecutionResult, MontyConnector
-    from ...connectors.code_interpreter._pool import OPENTELEMETRY_MODULES, cache_missing_opentelemetry
+    from connector_kit.connectors.code_interpreter import CodeExecutionResult, MontyConnector
+    from connector_kit.connectors.code_interpreter._pool import (
+        OPENTELEMETRY_MODULES,
+        cache_missing_opentelemetry,
+    )
 
     # What every MontyConnector does when its pool starts; done first so that the raw
     # variants run in the same process state and the ratios show the connector's own cost.

@@ -26,32 +26,16 @@ from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 
-from ...connectors.http import HttpClient, RetryPolicy, SystemClock
-from ..bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
-from ..faults.server import FaultServer, Reply, json_reply
+from connector_kit.connectors.http import HttpClient, RetryPolicy
+from connector_kit.testkit.bench import BenchReport, Series, median, ms_since, p95, rounded, server_process
+from connector_kit.testkit.bench.retry import TimedClock
+from connector_kit.testkit.faults.server import FaultServer, Reply, json_reply
 
 OK_BODY = {"ok": True, "text": "done"}
 PAYLOAD = {"input_value": "retry bench"}
 BACKOFF_INITIAL = 0.02
 BACKOFF_MULTIPLIER = 2.0
 BACKOFF_RETRIES = 3
-
-
-class TimedClock(SystemClock):
-    """The system clock, timing every real wait: ``waits`` holds (asked, actual) seconds."""
-
-    def __init__(self) -> None:
-        self.waits: list[tuple[float, float]] = []
-
-    def sleep(self, seconds: float) -> None:
-        started = time.perf_counter()
-        time.sleep(seconds)
-        self.waits.append((seconds, time.perf_counter() - started))
-
-    async def asleep(self, seconds: float) -> None:
-        started = time.perf_counter()
-        await asyncio.sleep(seconds)
-        self.waits.append((seconds, time.perf_counter() - started))
 
 
 def _row(case: str, n: int, configured_ms: float | None, samples: list[float], *,

@@ -40,7 +40,8 @@ from typing import Any
 
 import httpx
 
-from ..bench import BenchReport, rounded, server_process
+from connector_kit.testkit.bench import BenchReport, rounded, server_process
+
 from .agent import API_KEY, HEADERS, PAYLOAD
 
 LATENCY_S = 0.2
@@ -50,7 +51,7 @@ WAVES = 10
 QUICK_WAVES = 3
 FLOW_PATH = "/api/v1/run/bench-flow"
 GOALS = {200: 0.9, 500: 0.85}
-_STUB = ("import sys; from connector_kit.testkit.benchmarks.stub import main; "
+_STUB = ("import sys; from benchmarks.stub import main; "
          "main(sys.argv[1:])")
 
 
@@ -66,7 +67,7 @@ def _frame(rows: int) -> Any:
 
 
 def _ours(url: str, concurrency: int, rows: int, mark: Callable[[], None]) -> tuple[float, float, int]:
-    from ...blocks import AgentBlock
+    from connector_kit.blocks import AgentBlock
 
     block = AgentBlock(
         block_name=f"scale_c{concurrency}", agent_framework="langflow", agent_url=url + FLOW_PATH,

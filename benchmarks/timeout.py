@@ -31,9 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...connectors import ConnectorConfig, ConnectorTimeoutError, LangflowConnector, LangGraphConnector
-from ..bench import BenchReport, Series, median, ms_since, rounded
-from ..faults.server import FaultServer, ReceivedRequest, Reply
+from connector_kit.connectors import (
+    ConnectorConfig,
+    ConnectorTimeoutError,
+    LangflowConnector,
+    LangGraphConnector,
+)
+from connector_kit.testkit.bench import BenchReport, Series, median, ms_since, rounded
+from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply
 
 GOAL_MS = 50.0
 COLD_TIMEOUT = 0.2
@@ -113,7 +118,7 @@ def _measure(case: Case, mode: str, reps: int) -> tuple[list[float], list[int]]:
                     else:
                         raise AssertionError(f"{case.label}: the call did not time out")
                     elapsed.append(ms_since(started))
-                    stats = connector._get_http_client().last_stats
+                    stats = connector.http_client.last_stats
                     attempts.append(stats.attempts if stats else 0)
             finally:
                 connector.close()
@@ -130,7 +135,7 @@ def _measure(case: Case, mode: str, reps: int) -> tuple[list[float], list[int]]:
                         else:
                             raise AssertionError(f"{case.label}: the call did not time out")
                         elapsed.append(ms_since(started))
-                        stats = connector._get_http_client().last_stats
+                        stats = connector.http_client.last_stats
                         attempts.append(stats.attempts if stats else 0)
                 finally:
                     await connector.aclose()

@@ -8,7 +8,7 @@ connection; the wait is one timer): at 500 in flight and 2,500 requests a second
 cost far less CPU than the client, which is what is measured, on the same two cores. Binds
 127.0.0.1 only; prints its URL, serves until its stdin closes.
 
-Run: ``python -m connector_kit.testkit.benchmarks.stub --delay 0.2``.
+Run: ``python -m benchmarks.stub --delay 0.2``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ measured. It notes the arrival time of every 500th request (``GET /stats``). Sce
   peak RSS growth (``ru_maxrss`` minus the RSS just before), also at a fifth of the rows, so
   growth per row is visible;
 - code blocks: PythonInterpreterBlock vs a raw sync pydantic-monty pool loop on tiny snippets
-  (:func:`connector_kit.testkit.benchmarks.code_blocks.code_block_ratios`), in the notes.
+  (:func:`benchmarks.code_blocks.code_block_ratios`), in the notes.
 
 Variants: ``AgentBlock`` (ours: one pooled connector, rows concurrent through ``run_batch``)
 at each ``max_concurrency``; ``per-request client``, which mimics the published package
@@ -40,7 +40,8 @@ from typing import Any
 
 import httpx
 
-from ..bench import BenchReport, Series
+from connector_kit.testkit.bench import BenchReport, Series
+
 from .agent import API_KEY, LANGFLOW_RESPONSE
 
 GOAL_SPEEDUP = 10.0
@@ -165,7 +166,7 @@ def _frame(rows: int) -> Any:
 
 def measure_agent_block(url: str, rows: int, concurrency: int, repeats: int) -> _Run:
     """Median wall time of ``AgentBlock.generate`` on ``rows`` rows."""
-    from ...blocks import AgentBlock
+    from connector_kit.blocks import AgentBlock
 
     block = AgentBlock(
         block_name=f"bench_c{concurrency}", agent_framework="langflow", agent_url=url + FLOW_PATH,
@@ -285,7 +286,7 @@ def large_frame_child(url: str, rows: int, arrow_safe: bool) -> dict[str, Any]:
     """In a fresh process: one ``generate`` on ``rows`` rows; rows/s per tenth, RSS growth."""
     import gc
 
-    from ...blocks import AgentBlock
+    from connector_kit.blocks import AgentBlock
 
     block = AgentBlock(
         block_name="bench_large", agent_framework="langflow", agent_url=url + FLOW_PATH,
