@@ -248,21 +248,6 @@ class HttpClient:
                 verdict = await retrying(afirst_then(verdict, self._try_async), *args)
             return self._finish(stats, started, verdict)
 
-    def send_once(self, method: str, url: str, *, json: Any = None,
-                  headers: Mapping[str, str] | None = None) -> Answer:
-        """One attempt, never retried (a stream POST must not start a second run): the status,
-        headers and body (bounded by ``max_response_bytes``), inside the call's budget."""
-        content = self._encode(json)
-        with self.budget() as deadline:
-            return self._attempt_sync(method, url, content, headers, deadline)
-
-    async def asend_once(self, method: str, url: str, *, json: Any = None,
-                         headers: Mapping[str, str] | None = None) -> Answer:
-        """Async :meth:`send_once`."""
-        content = self._encode(json)
-        with self.budget() as deadline:
-            return await self._attempt_async(method, url, content, headers, deadline)
-
     def _strategies(self, deadline: Deadline, stats: CallStats, retry: bool) -> dict[str, Any]:
         def on_retryable(verdict: Verdict) -> None:
             stats.errors.append(type(verdict.error).__name__)
