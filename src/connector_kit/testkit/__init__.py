@@ -1,5 +1,8 @@
 """The ConnectorTestKit: record real traffic, replay it offline, certify, diff, fuzz, fault-inject.
 
+``connector_kit.testkit.certify`` is the certification package (its ``certify()`` function is
+``connector_kit.testkit.certify.certify``, or ``ConnectorTestKit.certify()``).
+
 Hypothesis-based fuzzing (:mod:`connector_kit.testkit.fuzz`) and the benchmarks
 (:mod:`connector_kit.testkit.bench`) are imported from their own modules: they pull in
 Hypothesis and matplotlib, which nothing else here needs.
@@ -12,7 +15,6 @@ from .certify import (
     CheckResult,
     CheckSkipped,
     Plan,
-    certify,
     register_suite,
 )
 from .diff import DiffReport, DriftReport, diff_connectors, drift_report
@@ -77,7 +79,6 @@ __all__ = [
     "SecretLeakError",
     "StaleCassetteError",
     "TargetError",
-    "certify",
     "diff_connectors",
     "drift_report",
     "json_reply",

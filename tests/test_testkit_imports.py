@@ -1,0 +1,19 @@
+"""Every package of the test kit imports by its dotted path (a re-export must not shadow one)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import connector_kit.testkit as testkit
+
+
+def test_every_testkit_package_imports_by_its_dotted_path() -> None:
+    names = [m.name for m in pkgutil.walk_packages(testkit.__path__, "connector_kit.testkit.")
+             if m.ispkg]
+    assert "connector_kit.testkit.certify" in names
+    for name in names:
+        module = importlib.import_module(name)
+        parent, _, child = name.rpartition(".")
+        # the attribute on the parent package is the module itself, not a re-exported function
+        assert getattr(importlib.import_module(parent), child) is module, name
