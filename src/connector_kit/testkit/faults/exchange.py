@@ -101,6 +101,14 @@ def _recorded(cassette: Cassette, kit_options: dict[str, Any] | None,
     )
 
 
+def can_stream(cls: type[BaseConnector]) -> bool:
+    """Whether ``cls`` is an agent connector that implements ``stream()`` (the base refuses it)."""
+    from ...connectors.agent.base import BaseAgentConnector
+
+    return issubclass(cls, BaseAgentConnector) and (
+        cls._stream_exchange is not BaseAgentConnector._stream_exchange)
+
+
 def builtin_exchange(cls: type[BaseConnector]) -> SuccessExchange | None:
     """A trimmed real exchange for the built-in frameworks, when there are no cassettes."""
     from ...connectors.agent.langflow import LangflowConnector

@@ -31,6 +31,8 @@ from hypothesis.strategies import SearchStrategy
 
 from ...connectors.agent.base import BaseAgentConnector
 from ...connectors.base import BaseConnector
+from ..faults.exchange import can_stream
+from ..faults.harness import FaultHarness
 from ..faults.server import FaultServer
 from ..recording.cassettes import Cassette
 from ..recording.targets import class_path
@@ -55,6 +57,7 @@ from .properties import (
 from .reduce import reduce_json
 from .report import FuzzFailure, FuzzReport, PropertyFigures
 from .shapes import SHAPES
+from .streams import StreamCase, check_stream, stream_cases, stream_exchanges, stream_sweep
 from .subject import Subject, guess_shape
 
 
@@ -98,7 +101,7 @@ class Fuzzer:
 
     # -- public ------------------------------------------------------------------------------
     def run(self, properties: Sequence[str] = PROPERTIES, *, examples: int = 100,
-            http_examples: int | None = None) -> FuzzReport:
+            http_examples: int | None = None, stream_examples: int | None = None) -> FuzzReport:
         """Run ``properties``: corpus entries first, then ``examples`` generated inputs for the
         response properties and ``http_examples`` HTTP cases (default: up to 50, then a quarter
         of ``examples``)."""
@@ -113,6 +116,9 @@ class Fuzzer:
             if "http_client" in properties and "http_client" not in self.figures:
                 self._run_http(http_examples if http_examples is not None
                                else default_http_examples(examples))
+            if "stream" in properties and "stream" not in self.figures:
+                self._run_stream(stream_examples if stream_examples is not None
+                                 else default_stream_examples(examples))
         return FuzzReport(
             connector=class_path(self.cls), seed=self.seed, shape=self.shape,
             real_responses=len(self.bases),
@@ -186,6 +192,26 @@ class Fuzzer:
         assert self._server is not None
         messages, session_id = self.subject.messages()
         check_http(self._server, case, self.subject.make, messages, session_id)
+
+    # -- the stream property ---------------------------------------------------------------------
+    def _run_stream(self, examples: int) -> None:
+        figures = self.figures["stream"] = PropertyFigures("stream")
+        exchanges = stream_exchanges(self.cassettes)
+        if not can_stream(self.cls) or not exchanges:
+            figures.skipped = "no recorded stream" if can_stream(self.cls) else "does not stream"
+            return
+        harnesses = [FaultHarness(self.cls, exchange) for exchange in exchanges]
+        bodies = [h.exchange.steps[-1].body for h in harnesses]
+
+        def check(case: Any) -> None:
+            index = (case.base if isinstance(case, StreamCase) else int(case.get("base", 0)))
+            check_stream(harnesses[index % len(harnesses)], case)
+
+        checkers = {"stream": check}
+        found = self._replay_corpus(checkers, response=False)
+        swept = self._sweep(stream_sweep(bodies, max(1, examples // 2)), checkers, found, reduce=False)
+        self._search(stream_cases(bodies), checkers, examples - swept, found, reduce=False,
+                     before=swept)
 
     # -- corpus ---------------------------------------------------------------------------------
     def _replay_corpus(self, checkers: Mapping[str, Callable[[Any], None]], *,
@@ -333,7 +359,7 @@ class _Round:
 
 
 def _as_json(value: Any) -> Any:
-    return value.to_json() if isinstance(value, HttpCase) else value
+    return value.to_json() if isinstance(value, (HttpCase, StreamCase)) else value
 
 
 @contextlib.contextmanager
@@ -355,20 +381,30 @@ def default_http_examples(examples: int) -> int:
     return max(min(examples, 50), examples // 4)
 
 
+def default_stream_examples(examples: int) -> int:
+    """Each stream example is a real loopback stream (a stall waits the stream timeout): up to
+    40, then an eighth of the budget."""
+    return max(min(examples, 40), examples // 8)
+
+
 def fuzz_connector(cls: type[BaseConnector], *, examples: int = 100,
                    cassettes: Sequence[Cassette] | None = None, corpus_dir: Path | None = None,
                    seed: int | None = None, properties: Sequence[str] = PROPERTIES,
                    http_examples: int | None = None, shape: str | None = None,
-                   max_failures: int = 3, shrink: bool = True) -> FuzzReport:
+                   max_failures: int = 3, shrink: bool = True,
+                   stream_examples: int | None = None) -> FuzzReport:
     """Fuzz ``cls`` and report per-property figures and minimal failing inputs.
 
     ``examples`` generated inputs are checked against each response property (after the corpus
     entries); the HTTP property gets ``http_examples`` cases, each a few real loopback calls
-    (default :func:`default_http_examples`). Failures are saved to ``corpus_dir`` when given.
+    (default :func:`default_http_examples`); the stream property ``stream_examples`` recorded
+    streams broken or mutated (default :func:`default_stream_examples`). Failures are saved to
+    ``corpus_dir`` when given.
     """
     fuzzer = Fuzzer(cls, cassettes=cassettes, corpus_dir=corpus_dir, seed=seed, shape=shape,
                     max_failures=max_failures, shrink=shrink)
-    return fuzzer.run(properties, examples=examples, http_examples=http_examples)
+    return fuzzer.run(properties, examples=examples, http_examples=http_examples,
+                      stream_examples=stream_examples)
 
 
 def private_hypothesis_home() -> None:
@@ -381,4 +417,5 @@ def private_hypothesis_home() -> None:
     set_hypothesis_home_dir(base / "connector-kit" / "hypothesis")
 
 
-__all__ = ["Fuzzer", "default_http_examples", "fuzz_connector", "private_hypothesis_home"]
+__all__ = ["Fuzzer", "default_http_examples", "default_stream_examples", "fuzz_connector",
+           "private_hypothesis_home"]

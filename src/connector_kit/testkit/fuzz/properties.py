@@ -30,7 +30,7 @@ from .jsonpaths import json_copy, slots
 
 EXTRACTORS = ("extract_text", "extract_session_id", "extract_tool_trace")
 RESPONSE_PROPERTIES = (*EXTRACTORS, "deterministic", "parse_response")
-PROPERTIES = (*RESPONSE_PROPERTIES, "http_client")
+PROPERTIES = (*RESPONSE_PROPERTIES, "http_client", "stream")
 DESCRIPTIONS = {
     "extract_text": "extract_text returns str or None on any response, never raises, never a repr",
     "extract_session_id": "extract_session_id returns str or None on any response, never raises",
@@ -38,6 +38,8 @@ DESCRIPTIONS = {
     "deterministic": "the extractors give equal results twice and leave their input unchanged",
     "parse_response": "parse_response returns a dict or raises a ConnectorError subclass only",
     "http_client": "any status/headers/body from a real server: a dict or a ConnectorError",
+    "stream": "broken and mutated recorded streams through stream()/astream(): a ConnectorError "
+              "or valid events, never another exception, never a second run, never past the deadline",
 }
 
 

@@ -125,11 +125,13 @@ def render(report: FuzzReport, console: Any = None) -> None:
         table.add_column(column, justify="left" if column in ("property", "status") else "right")
     style = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
     for name, figures in report.properties.items():
-        status = figures.status + (f": {figures.skipped}" if figures.skipped else "")
         table.add_row(name, str(figures.examples), str(figures.corpus), str(figures.failures),
                       str(figures.shrink_calls), f"{figures.time_ms:.0f}",
-                      f"[{style[figures.status]}]{escape(status)}[/]")
+                      f"[{style[figures.status]}]{figures.status}[/]")
     console.print(table)
+    for name, figures in report.properties.items():
+        if figures.skipped:  # below the table: a long reason would squeeze its columns
+            console.print(f"[yellow]{name} skipped:[/] {escape(figures.skipped)}", soft_wrap=True)
     for failure in report.failures:
         console.print(escape(failure.describe()), soft_wrap=True)
     verdict = "[green]no failures[/]" if report.ok else f"[bold red]{len(report.failures)} failure(s)[/]"

@@ -113,6 +113,7 @@ class TimingSettings(_Open):
 class FuzzSettings(_Open):
     examples: int = Field(default=50, ge=1, le=1_000_000)
     http_examples: int | None = Field(default=None, ge=1, le=1_000_000)
+    stream_examples: int | None = Field(default=None, ge=1, le=1_000_000)
     max_failures: int = Field(default=3, ge=1)
     seed: int | None = None
 

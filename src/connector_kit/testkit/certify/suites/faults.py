@@ -49,6 +49,7 @@ from ...faults.exchange import (
     Step,
     SuccessExchange,
     builtin_exchange,
+    can_stream,
     dumps,
     exchange_from_cassette,
     stream_exchange_from_cassette,
@@ -87,7 +88,7 @@ def stream_exchange_for(plan: Plan) -> SuccessExchange | None:
     """A recorded successful ``stream`` scenario to break, when the connector streams (else None:
     the stream faults are left out, as a connector without recorded streams has none to break)."""
     cls = plan.connector_class
-    if not issubclass(cls, BaseAgentConnector) or not streams(cls):
+    if not can_stream(cls):
         return None
     kit_options = plan.kit.options if plan.kit is not None else {}
     for cassette in plan.cassettes():
@@ -95,11 +96,6 @@ def stream_exchange_for(plan: Plan) -> SuccessExchange | None:
         if found is not None:
             return found
     return None
-
-
-def streams(cls: type[BaseAgentConnector]) -> bool:
-    """Whether ``cls`` implements ``stream()`` (the base class refuses it)."""
-    return cls._stream_exchange is not BaseAgentConnector._stream_exchange
 
 
 # -- judging -------------------------------------------------------------------------------------

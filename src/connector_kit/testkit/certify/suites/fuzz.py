@@ -1,9 +1,9 @@
 """The ``fuzz`` certification suite: one check per fuzz property (see :mod:`connector_kit.testkit.fuzz`).
 
 Settings in certify.yaml under ``fuzz:`` (or ``--fuzz-examples``): ``examples`` (default 50),
-``http_examples``, ``seed`` (default 0: CI runs are reproducible), ``shape``, ``max_failures``.
-The response properties share one run of inputs; failures are saved to the corpus beside the
-cassettes and replayed first next time.
+``http_examples``, ``stream_examples``, ``seed`` (default 0: CI runs are reproducible),
+``shape``, ``max_failures``. The response properties share one run of inputs; failures are
+saved to the corpus beside the cassettes and replayed first next time.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ....connectors.agent.base import BaseAgentConnector
+from ...faults.exchange import can_stream
 from ...fuzz.corpus import corpus_dir_for
-from ...fuzz.engine import Fuzzer, default_http_examples, private_hypothesis_home
+from ...fuzz.engine import Fuzzer, default_http_examples, default_stream_examples, private_hypothesis_home
 from ...fuzz.properties import DESCRIPTIONS, PROPERTIES, RESPONSE_PROPERTIES
+from ...fuzz.streams import stream_exchanges
 from .. import Check, CheckFailed, CheckSkipped, Plan, register_suite
 
 
@@ -28,6 +30,7 @@ def fuzz_suite(plan: Plan) -> list[Check]:
     private_hypothesis_home()
     examples = int(plan.setting("fuzz", "examples", 50))
     http_examples = int(plan.setting("fuzz", "http_examples", default_http_examples(examples)))
+    stream_examples = int(plan.setting("fuzz", "stream_examples", default_stream_examples(examples)))
     seed = plan.setting("fuzz", "seed", 0)
     corpus = corpus_dir_for(plan.kit.cassettes) if plan.kit is not None else None
     holder: dict[str, Fuzzer] = {}
@@ -45,6 +48,8 @@ def fuzz_suite(plan: Plan) -> list[Check]:
             active = fuzzer()
             if prop == "http_client":
                 active.run(["http_client"], examples=examples, http_examples=http_examples)
+            elif prop == "stream":
+                active.run(["stream"], examples=examples, stream_examples=stream_examples)
             else:
                 active.run(RESPONSE_PROPERTIES, examples=examples)
             figures, failures = active.property_result(prop)
@@ -61,11 +66,18 @@ def fuzz_suite(plan: Plan) -> list[Check]:
                                  f"0 failures, {figures.time_ms:.0f} ms")
             # zero inputs tried is "not run", never a pass (see certify.Check.execute)
             numbers["exercised"] = {"examples": figures.examples, "corpus entries": figures.corpus}
+            if prop == "stream":
+                numbers["exercised"] = {"streams": figures.examples, "broken on purpose": figures.sweep,
+                                        "corpus entries": figures.corpus}
             return numbers
 
         return run
 
-    return [Check("fuzz", prop, check(prop), DESCRIPTIONS[prop]) for prop in PROPERTIES]
+    # The stream property joins when there is a recorded stream to break (else no row: a
+    # connector without streams would otherwise never certify strictly).
+    has_streams = can_stream(cls) and bool(stream_exchanges(plan.cassettes()))
+    return [Check("fuzz", prop, check(prop), DESCRIPTIONS[prop]) for prop in PROPERTIES
+            if prop != "stream" or has_streams]
 
 
 def _raise_skip(reason: str) -> Callable[[], None]:
