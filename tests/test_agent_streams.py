@@ -33,6 +33,13 @@ from connector_kit.connectors import (
 from connector_kit.connectors.agent._frames import NDJSONParser, SSEParser
 from connector_kit.connectors.http.streaming import _Lines
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
+from connector_kit.testkit.faults.streams import (
+    cut_mid_event,
+    ndjson,
+    sse,
+    stall_between_events,
+    stream_reply,
+)
 
 THREAD = "0000-thread-1"
 RUN = "0000-run-1"
@@ -45,21 +52,8 @@ ANSWER = {"type": "ai", "content": "The answer to 2+3 is 5.", "id": "a2", "tool_
 STATE = {"messages": [HUMAN, CALL, TOOL, ANSWER]}
 
 
-def sse(*events: tuple[str, Any]) -> bytes:
-    return b"".join(f"event: {name}\r\ndata: {json.dumps(data)}\r\n\r\n".encode()
-                    for name, data in events)
-
-
 VALUES_STREAM = sse(("metadata", {"run_id": RUN}), ("values", {"messages": [HUMAN]}),
                     ("values", {"messages": [HUMAN, CALL]}), ("values", STATE))
-
-
-def sse_reply(body: bytes, **faults: Any) -> Reply:
-    return Reply(200, body, {"Content-Type": "text/event-stream"}, **faults)
-
-
-def ndjson(*events: tuple[str, Any]) -> bytes:
-    return b"".join(json.dumps({"event": n, "data": d}).encode() + b"\n\n" for n, d in events)
 
 
 LANGFLOW_RESULT = {"session_id": "s1", "outputs": [{"outputs": [{"results": {"message": {
@@ -161,7 +155,7 @@ def test_langgraph_stream_yields_events_and_folds_them_for_the_extractors(
         graph: tuple[FaultServer, LangGraphConnector], mode: str, body: bytes) -> None:
     server, _ = graph
     connector = LangGraphConnector(config=ConnectorConfig(url=server.url), stream_mode=mode)
-    server.script(json_reply({"thread_id": THREAD}), sse_reply(body))
+    server.script(json_reply({"thread_id": THREAD}), stream_reply(body))
     with connector.stream("what is 2+3?", "s1") as events:
         names = [event.event for event in events]
     connector.close()
@@ -176,7 +170,7 @@ def test_langgraph_stream_yields_events_and_folds_them_for_the_extractors(
 
 def test_langgraph_astream(graph: tuple[FaultServer, LangGraphConnector]) -> None:
     server, connector = graph
-    server.script(json_reply({"thread_id": THREAD}), sse_reply(VALUES_STREAM))
+    server.script(json_reply({"thread_id": THREAD}), stream_reply(VALUES_STREAM))
 
     async def main() -> tuple[list[str], str | None]:
         try:
@@ -191,14 +185,13 @@ def test_langgraph_astream(graph: tuple[FaultServer, LangGraphConnector]) -> Non
 
 
 @pytest.mark.parametrize(("reply", "error", "phrase"), [
-    (sse_reply(sse(("metadata", {}), ("error", {"error": "ValueError", "message": "boom"}))),
+    (stream_reply(sse(("metadata", {}), ("error", {"error": "ValueError", "message": "boom"}))),
      AgentRunError, "ValueError: boom"),
-    (sse_reply(sse(("metadata", {}), ("surprise", {}))), ConnectorStreamError, "surprise"),
-    (sse_reply(VALUES_STREAM[:-30]), ConnectorStreamError, "middle of"),  # clean end, event cut
-    (sse_reply(VALUES_STREAM, truncate_to=len(VALUES_STREAM) - 30), ConnectorStreamError,
-     "cut off"),  # the connection drops mid-event
-    (sse_reply(b""), ConnectorStreamError, "without a single event"),
-    (sse_reply(sse(("metadata", {"run_id": RUN}))), ConnectorStreamError, "without any state"),
+    (stream_reply(sse(("metadata", {}), ("surprise", {}))), ConnectorStreamError, "surprise"),
+    (stream_reply(VALUES_STREAM[:-30]), ConnectorStreamError, "middle of"),  # clean end, event cut
+    (cut_mid_event(VALUES_STREAM), ConnectorStreamError, "cut off"),  # the connection drops mid-event
+    (stream_reply(b""), ConnectorStreamError, "without a single event"),
+    (stream_reply(sse(("metadata", {"run_id": RUN}))), ConnectorStreamError, "without any state"),
 ])
 def test_langgraph_broken_streams_end_in_connector_errors(
         graph: tuple[FaultServer, LangGraphConnector], reply: Reply, error: type[Exception],
@@ -214,7 +207,7 @@ def test_a_stall_between_events_meets_the_deadline(server: FaultServer) -> None:
     first = sse(("metadata", {"run_id": RUN}))
     connector = LangGraphConnector(config=ConnectorConfig(url=server.url, timeout=0.3))
     server.script(json_reply({"thread_id": THREAD}),
-                  sse_reply(first + sse(("values", STATE)), trickle=5.0, trickle_bytes=len(first)))
+                  stall_between_events(first + sse(("values", STATE))))
     seen: list[str] = []
     with pytest.raises(ConnectorTimeoutError), connector.stream("hi", "s1") as events:
         for event in events:
@@ -226,7 +219,7 @@ def test_a_stall_between_events_meets_the_deadline(server: FaultServer) -> None:
 def test_stream_refusals_are_http_errors_and_503_is_retried(
         graph: tuple[FaultServer, LangGraphConnector]) -> None:
     server, connector = graph
-    server.script(json_reply({"thread_id": THREAD}), Reply(503, b"{}"), sse_reply(VALUES_STREAM))
+    server.script(json_reply({"thread_id": THREAD}), Reply(503, b"{}"), stream_reply(VALUES_STREAM))
     assert drain(connector.stream("hi", "s1"))[-1].data == STATE
     server.reset()
     server.script(json_reply({"thread_id": THREAD}), Reply(422, b'{"detail": "bad mode"}'))
@@ -240,7 +233,7 @@ def test_an_interrupted_stream_raises_with_the_thread(
     server, connector = graph
     asked = [{"value": {"question": "ok?"}, "id": "i1"}]
     server.script(json_reply({"thread_id": THREAD}),
-                  sse_reply(sse(("metadata", {}), ("values", {"messages": [HUMAN],
+                  stream_reply(sse(("metadata", {}), ("values", {"messages": [HUMAN],
                                                               "__interrupt__": asked}))))
     with pytest.raises(AgentInterruptedError) as caught:
         drain(connector.stream("hi", "s1"))
@@ -439,7 +432,7 @@ def test_a_stream_announcing_a_static_pause_reads_the_state(server: FaultServer)
     # updates mode marks a static breakpoint with an empty __interrupt__ (even when the
     # breakpoint was compiled into the graph rather than asked for)
     connector = LangGraphConnector(config=ConnectorConfig(url=server.url), stream_mode="updates")
-    server.script(json_reply({"thread_id": THREAD}), sse_reply(sse(
+    server.script(json_reply({"thread_id": THREAD}), stream_reply(sse(
         ("metadata", {"run_id": RUN}), ("updates", {"agent": {"messages": [CALL]}}),
         ("updates", {"__interrupt__": []}))), json_reply(PAUSED_STATE))
     with pytest.raises(AgentInterruptedError) as caught:

@@ -4,7 +4,8 @@ Where things are: :mod:`.values` (arbitrary JSON), :mod:`.shapes` (framework-sha
 responses), :mod:`.mutations` (mutations of the recorded responses), :mod:`.http_answers`
 (HTTP answers), :mod:`.properties` (the response properties) and :mod:`.http_property`,
 :mod:`.reduce` (minimal failing inputs), :mod:`.corpus` (saved failures, replayed first),
-:mod:`.subject` (the connector as recorded), :mod:`.engine` (the Fuzzer), :mod:`.report`
+:mod:`.subject` (the connector as recorded), :mod:`.streams` (the stream property),
+:mod:`.engine` (the Fuzzer) with :mod:`.environment`, :mod:`.report`
 and :mod:`.command` (``connector-kit fuzz``). The certification suite is
 ``connector_kit.testkit.certify.suites.fuzz``.
 

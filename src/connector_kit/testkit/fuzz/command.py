@@ -8,7 +8,8 @@ from ...connectors.agent.base import BaseAgentConnector
 from ...connectors.exceptions import ConnectorKitError
 from ..recording.targets import load_connector
 from .corpus import corpus_dir_for
-from .engine import fuzz_connector, private_hypothesis_home
+from .engine import fuzz_connector
+from .environment import private_hypothesis_home
 from .report import render
 from .subject import load_cassettes
 

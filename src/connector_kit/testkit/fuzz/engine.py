@@ -14,19 +14,14 @@ reported as a minimal JSON with its exception and, when a corpus folder is given
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
 import random
-import sys
 import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from hypothesis import Phase, Verbosity, find, settings
-from hypothesis.errors import Flaky, HypothesisWarning, NoSuchExample
+from hypothesis.errors import Flaky, NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
 from ...connectors.agent.base import BaseAgentConnector
@@ -37,6 +32,7 @@ from ..faults.server import FaultServer
 from ..recording.cassettes import Cassette
 from ..recording.targets import class_path
 from .corpus import load_corpus, save_failure
+from .environment import private_hypothesis_home, quiet_logs
 from .http_answers import HttpCase, http_cases, http_sweep
 from .http_property import check_http
 from .jsonpaths import json_copy
@@ -110,7 +106,7 @@ class Fuzzer:
             raise ValueError(f"unknown fuzz properties {unknown}; known: {', '.join(PROPERTIES)}")
         started = time.perf_counter()
         wanted = [p for p in RESPONSE_PROPERTIES if p in properties and p not in self.figures]
-        with _quiet_logs():
+        with quiet_logs():
             if wanted:
                 self._run_responses(wanted, examples)
             if "http_client" in properties and "http_client" not in self.figures:
@@ -362,20 +358,6 @@ def _as_json(value: Any) -> Any:
     return value.to_json() if isinstance(value, (HttpCase, StreamCase)) else value
 
 
-@contextlib.contextmanager
-def _quiet_logs() -> Iterator[None]:
-    """Connectors log warnings on odd responses (thousands of fuzz inputs would flood the log),
-    and Hypothesis warns about the repr of a huge input it will never print."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", HypothesisWarning)
-            yield
-    finally:
-        logging.disable(previous)
-
-
 def default_http_examples(examples: int) -> int:
     """Each HTTP example is a few real loopback calls: up to 50, then a quarter of the budget."""
     return max(min(examples, 50), examples // 4)
@@ -407,15 +389,4 @@ def fuzz_connector(cls: type[BaseConnector], *, examples: int = 100,
                       stream_examples=stream_examples)
 
 
-def private_hypothesis_home() -> None:
-    """Outside pytest, keep Hypothesis' caches in a user cache folder, not the current one."""
-    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") or "pytest" in sys.modules:
-        return
-    from hypothesis.configuration import set_hypothesis_home_dir
-
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    set_hypothesis_home_dir(base / "connector-kit" / "hypothesis")
-
-
-__all__ = ["Fuzzer", "default_http_examples", "default_stream_examples", "fuzz_connector",
-           "private_hypothesis_home"]
+__all__ = ["Fuzzer", "default_http_examples", "default_stream_examples", "fuzz_connector"]

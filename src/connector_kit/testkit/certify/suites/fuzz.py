@@ -14,7 +14,8 @@ from typing import Any
 from ....connectors.agent.base import BaseAgentConnector
 from ...faults.exchange import can_stream
 from ...fuzz.corpus import corpus_dir_for
-from ...fuzz.engine import Fuzzer, default_http_examples, default_stream_examples, private_hypothesis_home
+from ...fuzz.engine import Fuzzer, default_http_examples, default_stream_examples
+from ...fuzz.environment import private_hypothesis_home
 from ...fuzz.properties import DESCRIPTIONS, PROPERTIES, RESPONSE_PROPERTIES
 from ...fuzz.streams import stream_exchanges
 from .. import Check, CheckFailed, CheckSkipped, Plan, register_suite
