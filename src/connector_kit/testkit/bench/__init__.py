@@ -3,7 +3,7 @@ TARGET`` (retry, timeout and replay figures of an HTTP connector; execution figu
 connector), measured through the public APIs of the connector and the kit.
 
 - :mod:`.report`: :class:`BenchReport`, :class:`Series` and the measuring helpers.
-- :mod:`.render`, :mod:`.results`, :mod:`.environment`: tables, charts, the results folder.
+- :mod:`.render`, :mod:`.results`, :mod:`._environment`: tables, charts, the results folder.
 - :mod:`.runner`: run benchmarks in turn, print, write (:class:`BenchRun` per benchmark).
 - :mod:`.target`: ``connector-kit bench TARGET`` (:mod:`.retry`, :mod:`.timeout`,
   :mod:`.replay`, :mod:`.execution`, on the loopback server of :mod:`.loopback`).
@@ -13,7 +13,7 @@ the repo's ``benchmarks/`` (``python benchmarks/run.py``), on top of this packag
 """
 
 from .._stats import p95
-from .environment import PACKAGES, current_command, environment, package_versions
+from ._environment import PACKAGES, current_command, environment, package_versions
 from .render import draw_chart, make_console, markdown_table, print_report, render_table
 from .report import BenchReport, Series, median, ms_since, ratio, rounded, time_calls
 from .results import report_markdown, report_to_dict, write_index, write_results

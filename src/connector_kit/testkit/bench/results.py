@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .environment import environment
+from ._environment import environment
 from .render import draw_chart, markdown_table
 from .report import BenchReport, rounded
 
