@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..connectors import BaseAgentConnector, BatchItem, ConnectorConfig, ConnectorRequestError
+from ..connectors.base import FiniteSeconds
 from ..connectors.batch import run_batch, run_blocking
 from ._frameworks import agent_connector_class, agent_frameworks, check_agent_framework
 from ._sanitize import is_missing, json_safe, to_json_text
@@ -65,7 +65,7 @@ class AgentBlock(BaseBlock):
     )
     agent_url: str | None = Field(default=None, description="Agent API endpoint URL.")
     agent_api_key: str | None = Field(default=None, repr=False, description="API key (masked).")
-    timeout: float = Field(default=120.0, gt=0, description="Request timeout in seconds.")
+    timeout: FiniteSeconds = Field(default=120.0, gt=0, description="Request timeout in seconds.")
     max_retries: int = Field(default=3, ge=0, description="Retries after the first attempt.")
     session_id_col: str | None = Field(default=None, description="Column holding session ids.")
     max_concurrency: int = Field(default=10, ge=1, le=10_000, description="Rows in flight at once.")
@@ -95,13 +95,6 @@ class AgentBlock(BaseBlock):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.lower().startswith(("http://", "https://")):
             raise ValueError("agent_url must start with http:// or https://")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _finite_timeout(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("timeout must be a finite number of seconds greater than 0")
         return value
 
     @model_validator(mode="after")

@@ -6,10 +6,10 @@ import asyncio
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 from ._secrets import MASK, is_secret_name, mask_url
 
@@ -18,6 +18,17 @@ if TYPE_CHECKING:
     from .executor import ExecutionConfig, ExecutionResult
     from .operations import OperationCatalogue, OperationFunc, OperationParams, ResultType
 
+
+
+def _finite_seconds(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("timeout must be a finite number of seconds greater than 0")
+    return value
+
+
+#: A timeout in seconds: ``gt=0`` alone lets NaN and inf through (both compare as > 0 or
+#: not at all), and an infinite timeout would wait for ever.
+FiniteSeconds = Annotated[float, AfterValidator(_finite_seconds)]
 
 class ConnectorConfig(BaseModel):
     """Connection parameters shared by all connectors.
@@ -30,15 +41,8 @@ class ConnectorConfig(BaseModel):
 
     url: str | None = Field(default=None, description="Base URL for the external service.")
     api_key: str | None = Field(default=None, description="API key for authentication.", repr=False)
-    timeout: float = Field(default=120.0, gt=0, description="Request timeout in seconds.")
+    timeout: FiniteSeconds = Field(default=120.0, gt=0, description="Request timeout in seconds.")
     max_retries: int = Field(default=3, ge=0, description="Maximum number of retry attempts.")
-
-    @field_validator("timeout")
-    @classmethod
-    def _finite_timeout(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("timeout must be a finite number of seconds greater than 0")
-        return value
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
