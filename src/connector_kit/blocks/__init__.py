@@ -17,10 +17,11 @@ The column and masking helpers a flow shares with its blocks (``dedupe_columns``
 from ._masking import mask_value, secret_values_in
 from ._sanitize import dedupe_columns, flatten_columns, sanitize_frame, sanitize_series, to_json_text
 from .agent import AgentBlock, AgentResponseExtractorBlock
-from .base import BaseBlock, BlockSummary, RowFailure, RowResults
+from .base import BaseBlock
 from .code import PythonInterpreterBlock
 from .errors import BlockConfigError, MissingColumnError, OutputColumnCollisionError, RowFailedError
 from .registry import BlockRegistry
+from .results import BlockSummary, RowFailure, RowResults
 
 __all__ = [
     "AgentBlock",

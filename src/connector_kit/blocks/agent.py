@@ -33,9 +33,10 @@ from ..connectors.batch import run_batch, run_blocking
 from ._frameworks import agent_connector_class, agent_frameworks, check_agent_framework
 from ._sanitize import is_missing, json_safe, to_json_text
 from .agent_extractor import AgentResponseExtractorBlock, as_response, responses_in
-from .base import BaseBlock, RowResults, describe_validation_error
+from .base import BaseBlock
 from .errors import BlockConfigError, RowFailedError
 from .registry import BlockRegistry
+from .results import RowResults, describe_validation_error
 
 logger = logging.getLogger("connector_kit.blocks")
 

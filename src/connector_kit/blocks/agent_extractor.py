@@ -23,9 +23,10 @@ from pydantic import Field, field_validator, model_validator
 from ..connectors import BaseAgentConnector, ConnectorResponseError
 from ._frameworks import agent_connector_class, check_agent_framework
 from ._sanitize import is_missing, json_safe, to_json_text
-from .base import BaseBlock, RowResults
+from .base import BaseBlock
 from .errors import RowFailedError
 from .registry import BlockRegistry
+from .results import RowResults
 
 logger = logging.getLogger("connector_kit.blocks")
 

@@ -37,9 +37,10 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..connectors import BaseConnector, ConnectorError, ConnectorRegistry
 from ._sanitize import is_missing, to_json_text
 from ._threads import run_in_threads
-from .base import BaseBlock, RowResults, describe_validation_error
+from .base import BaseBlock
 from .errors import BlockConfigError, RowFailedError
 from .registry import BlockRegistry
+from .results import RowResults, describe_validation_error
 
 if TYPE_CHECKING:
     from ..connectors.code_interpreter.base import BaseCodeInterpreterConnector, CodeExecutionResult

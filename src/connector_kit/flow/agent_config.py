@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ..blocks import mask_value, secret_values_in
-from ..blocks.base import BaseBlock, describe_validation_error
+from ..blocks.base import BaseBlock
+from ..blocks.results import describe_validation_error
 from .errors import AgentConfigNotSetError, FlowConfigError
 
 if TYPE_CHECKING:
