@@ -1,20 +1,24 @@
-"""Feeding async callers' jobs to a few long-lived threads, with cheap hops each way.
+"""Feeding async callers' jobs to a few long-lived threads, results back several per wake-up.
 
 ``MontyConnector.aexecute_code`` used a ``ThreadPoolExecutor`` + ``asyncio.wrap_future``: per
 call a ``concurrent.futures.Future`` with its condition variable, an executor work item, a
 chained asyncio future and two cross-thread callbacks. On tiny snippets that machinery cost
-more host CPU than the sandbox run itself (issue 17: 0.62x a raw sync pool loop at 8 in flight).
-Here a call is one ``SimpleQueue.put`` of a small job, and results go back through a per-loop
-mailbox, several per ``loop.call_soon_threadsafe`` wake-up:
+more host CPU than the sandbox run itself (issue 17). Here a call is one ``SimpleQueue.put`` of
+a small job; threads take jobs one at a time (so a slow run never holds up jobs queued behind
+it: the other threads take them), and results go back through a per-loop mailbox that settles
+every result posted so far in one callback on the loop:
 
-* results that finish while the loop is busy are settled in one batch;
-* a worker **holds** a short run's result (no wake-up yet) while every thread still has a job
-  queued: the loop then settles several results per wake-up (about a third of the wake-ups at
-  8 in flight on 2 workers) and is woken once fewer jobs than threads are queued, in time to
-  queue more. A held result waits at most ``_HOLD_SECS`` (1 ms): one flusher thread wakes
-  the loop then, even when every worker has gone on to a long run.
+* a worker wakes the loop (one ``loop.call_soon_threadsafe``) only when fewer than
+  ``_HOLD_QUEUED`` jobs per thread are queued -- the loop then has results to turn into new
+  jobs before the threads run dry. With more queued it **holds** the result: posted, no
+  wake-up;
+* held results are settled by whichever comes first: the next wake-up, the loop's next
+  ``submit`` (it settles what is posted, no wake-up needed), or a timer on the loop itself,
+  armed while this loop has work in flight, that fires ``_HOLD_SECS`` (1 ms) after arming. A
+  result is held only while that timer is armed, so none waits longer than 1 ms, whatever
+  the threads are running -- and no extra thread is needed to bound it.
 
-``benchmarks/code_blocks.py`` measures it against the raw pool loop.
+``benchmarks/code_blocks.py`` measures it against the raw pool loop (``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ import asyncio
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 _QUEUED, _RUNNING, _CANCELLED = 0, 1, 2
 #: Longest a finished result waits for a loop wake-up shared with later results (seconds).
 _HOLD_SECS = 0.001
+#: A worker holds a result (no wake-up) while at least this many jobs per thread are queued.
+_HOLD_QUEUED = 2
+
+_Item = tuple[asyncio.Future[Any], Any, "BaseException | None"]
 
 
 class _Job:
@@ -44,101 +51,76 @@ class _Job:
 class _Mailbox:
     """Results for one event loop: posted from worker threads, settled on the loop in batches.
 
-    A result posted with ``wake=False`` is held until a later post or :meth:`flush` wakes the
-    loop; one wake-up settles every result held so far.
+    ``_armed`` (written under ``_lock``) means a timer on the loop will settle everything
+    posted within ``_HOLD_SECS``; a post may skip the wake-up only then.
     """
+
+    __slots__ = ("_armed", "_held", "_items", "_lock", "_scheduled", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._items: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        self._scheduled = False
+        self._items: list[_Item] = []
+        self._scheduled = False  # a settle via call_soon_threadsafe is pending
+        self._armed = False  # a timer on the loop will settle within _HOLD_SECS
+        self._held = False  # a result was held since the timer last fired
+
+    # -- worker threads ---------------------------------------------------------------------
 
     def post(self, future: asyncio.Future[Any], result: Any, error: BaseException | None,
-             wake: bool) -> None:
+             hold: bool) -> None:
+        """Hand a result to the loop: held if ``hold`` and the timer is armed, else woken."""
         with self._lock:
             self._items.append((future, result, error))
-            if self._scheduled or not wake:
-                return  # a drain is already scheduled and will take this one too, or held
-            self._scheduled = True
-        self._schedule()
-
-    def flush(self) -> None:
-        """Wake the loop for held results, unless none are held or a drain is scheduled."""
-        with self._lock:
-            if self._scheduled or not self._items:
+            if self._scheduled:
+                return  # a settle is pending and will take this one too
+            if hold and self._armed:
+                self._held = True
                 return
             self._scheduled = True
-        self._schedule()
-
-    def _schedule(self) -> None:
         with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
             self.loop.call_soon_threadsafe(self._drain)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def on_submit(self) -> None:
+        """On the loop, per submitted job: settle what is posted, keep the timer armed."""
+        if self._items:  # a racy peek: a result posted just after is settled by its own path
+            self._settle()
+        if not self._armed:  # only the loop writes True/False here, so this read is exact
+            with self._lock:
+                self._armed = True
+            self.loop.call_later(_HOLD_SECS, self._tick)
+
+    def _tick(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+            rearm, self._held = self._held, False
+            self._armed = rearm  # results held since the last tick: keep bounding the hold
+        _resolve(items)
+        if rearm:
+            self.loop.call_later(_HOLD_SECS, self._tick)
+
+    def _settle(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+        _resolve(items)
 
     def _drain(self) -> None:
         with self._lock:
             items, self._items = self._items, []
             self._scheduled = False
-        for future, result, error in items:
-            if future.cancelled():
-                continue
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
+        _resolve(items)
 
 
-class _Flusher:
-    """One thread that wakes the loops for results held ``_HOLD_SECS``: the bound on holding.
-
-    Idle (blocked) while nothing is held; with tiny runs held back-to-back it wakes about once
-    per ``_HOLD_SECS``, far less often than a loop wake-up per result.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._held: set[_Mailbox] = set()
-        self._deadline = 0.0
-        self._stopped = False
-        self._name = name
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._thread.start()
-
-    def hold(self, mailbox: _Mailbox, now: float) -> bool:
-        """Register a held result of ``mailbox``; False (wake the loop now) once stopped."""
-        with self._cond:
-            if self._stopped:
-                return False
-            if not self._held:
-                self._deadline = now + _HOLD_SECS
-                self._cond.notify()
-            self._held.add(mailbox)
-            return True
-
-    def stop(self) -> None:
-        """Flush what is held and end the thread; later holds are refused."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._held and not self._stopped:
-                    self._cond.wait()
-                delay = self._deadline - time.perf_counter()
-                if delay > 0 and not self._stopped:
-                    self._cond.wait(delay)
-                    continue
-                held, self._held = self._held, set()
-                stopped = self._stopped
-            for mailbox in held:
-                mailbox.flush()
-            if stopped:
-                return
+def _resolve(items: list[_Item]) -> None:
+    for future, result, error in items:
+        if future.cancelled():
+            continue  # the caller was cancelled while it ran: its result is dropped
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 class Dispatcher:
@@ -152,7 +134,6 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._state_lock = threading.Lock()  # a job's queued -> running / cancelled step
         self._mailboxes: dict[asyncio.AbstractEventLoop, _Mailbox] = {}
-        self._flusher = _Flusher(f"{name}-flush")
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> tuple[asyncio.Future[Any], _Job]:
         """Queue ``fn(*args)``; return the future the running loop awaits, and the job."""
@@ -164,6 +145,7 @@ class Dispatcher:
             self._start()
         job = _Job(fn, args, loop.create_future(), mailbox)
         self._queue.put(job)
+        mailbox.on_submit()
         return job.future, job
 
     def cancel(self, job: _Job) -> bool:
@@ -182,7 +164,6 @@ class Dispatcher:
         if started:
             for _ in range(self._threads):
                 self._queue.put(None)
-            self._flusher.stop()
 
     def _mailbox(self, loop: asyncio.AbstractEventLoop) -> _Mailbox:
         with self._lock:
@@ -195,36 +176,28 @@ class Dispatcher:
             if self._started:
                 return
             self._started = True
-        self._flusher.start()
         for number in range(self._threads):
             # Daemon threads: a hung snippet (bounded by the pool's own timeouts) must not
             # keep the interpreter from exiting.
             threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True).start()
 
     def _work(self) -> None:
-        queue_, threads, flusher = self._queue, self._threads, self._flusher
+        get, queued, state_lock = self._queue.get, self._queue.qsize, self._state_lock
+        hold_at = _HOLD_QUEUED * self._threads
         while True:
-            job = queue_.get()
+            job = get()
             if job is None:
                 return
-            with self._state_lock:
+            with state_lock:
                 if job.state == _CANCELLED:
                     continue
                 job.state = _RUNNING
-            started = time.perf_counter()
             try:
                 result, error = job.fn(*job.args), None
             except BaseException as exc:  # handed to the awaiting caller
                 result, error = None, exc
-            # Hold the result (no loop wake-up yet) only while every thread still has queued
-            # work and the run was short: the loop then settles several results per wake-up,
-            # and is woken once fewer jobs than threads are queued, in time to queue more. The
-            # flusher wakes it for anything held _HOLD_SECS, whatever the threads are running.
-            now = time.perf_counter()
-            hold = now - started < _HOLD_SECS and queue_.qsize() >= threads
-            job.mailbox.post(job.future, result, error, not hold)
-            if hold and not flusher.hold(job.mailbox, now):
-                job.mailbox.flush()
+            # Enough queued that the loop need not be woken to keep the threads busy: hold.
+            job.mailbox.post(job.future, result, error, queued() >= hold_at)
 
 
 __all__ = ["Dispatcher"]
