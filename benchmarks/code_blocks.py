@@ -6,7 +6,7 @@ of the same size as ours, taking runs from one shared counter. Variants, on the 
 ``1 + 1`` (so the host-side cost per run is what is measured):
 
 - ``PythonInterpreterBlock.generate`` on a frame of ``chunk`` rows;
-- ``MontyConnector.aexecute_code`` with 8 calls in flight on one event loop;
+- ``MontyConnector.aexecute_code`` with 8 and with 32 calls in flight on one event loop;
 - sdg-hub 0.9.4's own ``PythonInterpreterBlock`` (the peer) when the ``peer`` extra is
   installed: how many of its rows succeed on pydantic-monty 1.4, and its runs/s.
 
@@ -33,7 +33,7 @@ from typing import Any
 TINY_CODE = "1 + 1"
 TINY_GOAL = 0.8  # ours / raw sync pool loop, runs per second
 CPU_CODE = "total = 0\nfor i in range(100000):\n    total += i % 7\ntotal"
-IN_FLIGHT = 8
+IN_FLIGHT = (8, 32)
 
 
 class RawPoolLoop:
@@ -171,7 +171,8 @@ def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[
                 "block": lambda: _generate(block, frame),
             }
             if include_async:
-                tiny["async"] = lambda: in_flight(TINY_CODE, chunk, IN_FLIGHT)
+                for count in IN_FLIGHT:
+                    tiny[f"async{count}"] = lambda count=count: in_flight(TINY_CODE, chunk, count)
             tiny_walls, tiny_cpu = _interleave(tiny, rounds)
             cpu_bound: dict[str, Callable[[], Any]] = {
                 "raw_pool": lambda: raw.run(heavy_rows, CPU_CODE),
@@ -205,7 +206,8 @@ def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[
 
     rows = [row(raw_name, "raw"), row(f"PythonInterpreterBlock.generate (chunks of {chunk} rows)", "block")]
     if include_async:
-        rows.append(row(f"MontyConnector.aexecute_code x{IN_FLIGHT} in flight", "async"))
+        rows += [row(f"MontyConnector.aexecute_code x{count} in flight", f"async{count}")
+                 for count in IN_FLIGHT]
     tiny_rows = rows[1:]
     speedups = [("PythonInterpreterBlock", "block", "the same block with pool_size=1"),
                 (f"raw sync Monty pool loop, {size} threads", "raw", "the same loop with 1 thread")]

@@ -55,7 +55,7 @@ class _Mailbox:
     posted within ``_HOLD_SECS``; a post may skip the wake-up only then.
     """
 
-    __slots__ = ("_armed", "_held", "_items", "_lock", "_scheduled", "loop")
+    __slots__ = ("_armed", "_held", "_items", "_lock", "_scheduled", "_timer", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -64,6 +64,7 @@ class _Mailbox:
         self._scheduled = False  # a settle via call_soon_threadsafe is pending
         self._armed = False  # a timer on the loop will settle within _HOLD_SECS
         self._held = False  # a result was held since the timer last fired
+        self._timer: asyncio.TimerHandle | None = None  # the loop's; set and read only there
 
     # -- worker threads ---------------------------------------------------------------------
 
@@ -90,16 +91,15 @@ class _Mailbox:
         if not self._armed:  # only the loop writes True/False here, so this read is exact
             with self._lock:
                 self._armed = True
-            self.loop.call_later(_HOLD_SECS, self._tick)
+            self._timer = self.loop.call_later(_HOLD_SECS, self._tick)
 
     def _tick(self) -> None:
         with self._lock:
             items, self._items = self._items, []
             rearm, self._held = self._held, False
             self._armed = rearm  # results held since the last tick: keep bounding the hold
+        self._timer = self.loop.call_later(_HOLD_SECS, self._tick) if rearm else None
         _resolve(items)
-        if rearm:
-            self.loop.call_later(_HOLD_SECS, self._tick)
 
     def _settle(self) -> None:
         with self._lock:
@@ -110,6 +110,12 @@ class _Mailbox:
         with self._lock:
             items, self._items = self._items, []
             self._scheduled = False
+            # Everything posted is settled now: disarm, so the timer does not wake the loop
+            # for nothing (from here on a post wakes it, until the next submit re-arms).
+            armed, self._armed, self._held = self._armed, False, False
+        if armed and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         _resolve(items)
 
 
