@@ -21,6 +21,7 @@ interleaved the same way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import importlib.util
 import queue
@@ -172,7 +173,7 @@ def code_block_ratios(*, quick: bool, include_async: bool = True) -> tuple[list[
             }
             if include_async:
                 for count in IN_FLIGHT:
-                    tiny[f"async{count}"] = lambda count=count: in_flight(TINY_CODE, chunk, count)
+                    tiny[f"async{count}"] = functools.partial(in_flight, TINY_CODE, chunk, count)
             tiny_walls, tiny_cpu = _interleave(tiny, rounds)
             cpu_bound: dict[str, Callable[[], Any]] = {
                 "raw_pool": lambda: raw.run(heavy_rows, CPU_CODE),
