@@ -16,6 +16,7 @@ responses.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -25,11 +26,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..connectors import BaseAgentConnector, BatchItem, ConnectorConfig, ConnectorRequestError
 from ..connectors.base import FiniteSeconds
-from ..connectors.batch import run_batch, run_blocking
+from ..connectors.batch import KeptLoop, run_batch
 from ._frameworks import agent_connector_class, agent_frameworks, check_agent_framework
 from ._sanitize import is_missing, json_safe, to_json_text
 from .agent_extractor import AgentResponseExtractorBlock, as_response, responses_in
@@ -60,6 +61,8 @@ class AgentBlock(BaseBlock):
     """
 
     block_type: ClassVar[str] = "agent"
+    #: The event loop rows run on, kept across ``generate`` calls so its connections are too.
+    _loop: KeptLoop | None = PrivateAttr(default=None)
 
     agent_framework: str | None = Field(
         default=None, description="Connector name (e.g. 'langflow'); see ConnectorRegistry."
@@ -220,8 +223,18 @@ class AgentBlock(BaseBlock):
             done[position] = 1
 
         if requests:
-            run_blocking(lambda: self._run_batch(connector, requests, positions, store))
+            if self._loop is None:
+                self._loop = KeptLoop()
+            kept = self._loop
+            kept.run(lambda: self._run_batch(connector, requests, positions, store))
         return results
+
+    def close(self) -> None:
+        """Release the connector and the event loop its pools live on. Safe to call twice."""
+        super().close()
+        kept, self._loop = self._loop, None
+        if kept is not None:
+            kept.close()
 
     async def _run_batch(
         self, connector: BaseAgentConnector, requests: Sequence[dict[str, Any]], positions: list[int],
@@ -250,8 +263,9 @@ class AgentBlock(BaseBlock):
                                 max_concurrency=self.max_concurrency, fail_fast=True,
                                 on_result=on_result, collect=False)
         finally:
-            # The async HTTP pool belongs to this event loop, which ends with this batch.
-            await connector.aclose()
+            if self._loop is None or not self._loop.holds(asyncio.get_running_loop()):
+                # The async HTTP pool belongs to this event loop, which ends with this batch.
+                await connector.aclose()
 
 
 def row_messages(value: Any, column: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -149,3 +150,72 @@ def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+class KeptLoop:
+    """One event loop per calling thread, kept across sync calls (``asyncio.Runner``).
+
+    ``asyncio.run`` makes a loop per call, and an async connection belongs to its loop, so
+    every batch run that way opens all its connections anew: at 500 in flight that is 500
+    connects and first requests in a burst before the batch gets going. A block that keeps
+    one loop per thread keeps its pools between ``generate`` calls. Called from inside a
+    running loop it falls back to :func:`run_blocking` (a fresh loop in a worker thread),
+    and a loop whose run was interrupted is closed rather than kept. :meth:`close` (also run
+    when the owner is garbage-collected) closes every loop it kept, their pools with them.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._runners: list[asyncio.Runner] = []
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _close_runners, self._runners)
+
+    def run(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``make()`` on this thread's kept loop (a fresh one inside a running loop)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return run_blocking(make)
+        runner: asyncio.Runner | None = getattr(self._local, "runner", None)
+        if runner is None:
+            runner = self._local.runner = asyncio.Runner()
+            with self._lock:
+                self._runners.append(runner)
+        try:
+            return runner.run(make())
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # interrupted: do not keep a loop in that state
+                self._local.runner = None
+                with self._lock:
+                    if runner in self._runners:
+                        self._runners.remove(runner)
+                _close_runners([runner])
+            raise
+
+    def holds(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether ``loop`` is one this object keeps (so its pools should stay open)."""
+        with self._lock:
+            return any(runner.get_loop() is loop for runner in self._runners)
+
+    def close(self) -> None:
+        """Close every kept loop (their pools close with them). Safe to call twice."""
+        with self._lock:
+            runners, self._runners[:] = list(self._runners), []
+        self._local = threading.local()
+        _close_runners(runners)
+
+
+def _close_runners(runners: list[asyncio.Runner]) -> None:
+    for runner in list(runners):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            with contextlib.suppress(RuntimeError):
+                runner.close()
+            continue
+        # A loop runs in this thread, so an idle kept loop cannot be run here to shut down.
+        closer = threading.Thread(target=runner.close, name="connector-kit-close-loop", daemon=True)
+        closer.start()
+        closer.join(timeout=10)

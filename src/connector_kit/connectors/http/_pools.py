@@ -48,6 +48,13 @@ BACKENDS: weakref.WeakKeyDictionary[httpx.AsyncClient, AsyncDeadlineBackend] = (
 )
 
 
+#: The transport under each AsyncClient (calls that need none of the client's features go to
+#: it), and whether it bounds every wait by the deadline itself (the kit's ``Http11Pool``).
+TRANSPORTS: weakref.WeakKeyDictionary[httpx.AsyncClient, tuple[httpx.AsyncBaseTransport, bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def default_limits() -> httpx.Limits:
     return httpx.Limits(max_connections=SHARD_CONNECTIONS, max_keepalive_connections=SHARD_CONNECTIONS,
                         keepalive_expiry=KEEPALIVE_EXPIRY)

@@ -18,6 +18,7 @@ import httpx
 from ..exceptions import ConnectorConfigError
 from . import _pools
 from .deadline import AsyncDeadlineBackend, install_async, install_sync
+from .http11 import install_http11_pool
 
 if TYPE_CHECKING:
     from .client import HttpClient
@@ -69,15 +70,16 @@ def given_async_transport(client: HttpClient) -> httpx.AsyncBaseTransport | None
 
 def async_client(client: HttpClient) -> httpx.AsyncClient:
     """A new ``httpx.AsyncClient`` (one shard) for ``client``'s async calls on this loop."""
-    transport = given_async_transport(client)
+    given = transport = given_async_transport(client)
     backend: AsyncDeadlineBackend | None = None
     if transport is None:
-        built = httpx.AsyncHTTPTransport(verify=verify_of(client._verify_option),
-                                         limits=client._limits, trust_env=False)
-        backend, transport = install_async(built), built
+        verify = verify_of(client._verify_option)
+        built = httpx.AsyncHTTPTransport(verify=verify, limits=client._limits, trust_env=False)
+        backend, transport = install_http11_pool(built, verify, client._limits), built
     elif isinstance(transport, httpx.AsyncHTTPTransport):
         backend = install_async(transport)
     http = httpx.AsyncClient(transport=transport, timeout=client.timeout, trust_env=False)
+    _pools.TRANSPORTS[http] = (transport, given is None)
     if backend is not None:
         _pools.BACKENDS[http] = backend
     return http

@@ -29,6 +29,7 @@ from types import TracebackType
 import httpcore
 import httpx
 
+from . import _asyncio_backend
 from .clock import Clock
 
 _CURRENT: ContextVar[Deadline | None] = ContextVar("connector_kit_http_deadline", default=None)
@@ -164,6 +165,11 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         self._owner.streams.discard(self)
         await self._inner.aclose()
+
+    def close_now(self) -> None:
+        """Close without awaiting (the h11 pool's streams; see ``_asyncio_backend``)."""
+        self._owner.streams.discard(self)
+        typing.cast("_asyncio_backend.AsyncioStream", self._inner).close_now()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:

@@ -4,8 +4,9 @@ vcrpy stores a response as one body (the exact bytes, so plain vcrpy still repla
 and it reads the whole body before handing it on, so a stream's timing must be taken below
 it; and a response whose body broke (a read timeout after the headers) is not stored at all,
 so a connector that reacts to it -- LangGraph joins the run its ``location`` header names --
-could not be replayed. While recording, :func:`watching` wraps httpcore's connection pools
-(public classes, which vcrpy does not patch) and notes, for every response, when each chunk
+could not be replayed. While recording, :func:`watching` wraps the connection pools under
+httpx's transports (httpcore's, and the kit's async ``Http11Pool``; vcrpy patches neither)
+and notes, for every response, when each chunk
 arrived and whether the body broke. From that the recorder keeps, in the cassette's
 ``connector_kit.metadata``:
 
@@ -36,6 +37,7 @@ import httpx
 
 from ...connectors.agent._frames import NDJSONParser, SSEParser
 from ...connectors.exceptions import ConnectorError
+from ...connectors.http.http11 import Http11Pool
 from .cassettes import request_path
 
 #: Content types kept as streams (Langflow's NDJSON is sent as text/event-stream too).
@@ -184,13 +186,22 @@ def watching() -> Iterator[Watch]:
         response.stream = _Watched(response.stream, _seen(watch, request, response), started)
         return response
 
+    async def ahandle_ours(self: Http11Pool, request: httpcore.Request) -> httpcore.Response:
+        started = time.perf_counter()
+        response = await our_handle(self, request)
+        response.stream = _Watched(response.stream, _seen(watch, request, response), started)
+        return response
+
+    our_handle = Http11Pool.handle_async_request
     httpcore.ConnectionPool.handle_request = handle  # type: ignore[method-assign]
     httpcore.AsyncConnectionPool.handle_async_request = ahandle  # type: ignore[method-assign]
+    Http11Pool.handle_async_request = ahandle_ours  # type: ignore[method-assign]
     try:
         yield watch
     finally:
         httpcore.ConnectionPool.handle_request = sync_handle  # type: ignore[method-assign]
         httpcore.AsyncConnectionPool.handle_async_request = async_handle  # type: ignore[method-assign]
+        Http11Pool.handle_async_request = our_handle  # type: ignore[method-assign]
 
 
 # -- replay ----------------------------------------------------------------------------------------

@@ -1,0 +1,282 @@
+"""The async HTTP/1.1 pool (``connectors/http/http11.py``) against a raw socket server.
+
+Every answer here is written by hand, byte for byte (a hand-made fixture, not a recording), so
+each framing and each broken answer the pool must handle is met exactly: keep-alive reuse,
+chunked and connection-delimited bodies, 1xx answers, a head past the limit, a short body,
+an idle connection the server closed, pool limits and the pool timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from connector_kit.connectors.exceptions import ConnectorError
+from connector_kit.connectors.http import HttpClient
+from connector_kit.connectors.http.http11 import Http11Pool, install_http11_pool
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\": 1.0}"
+
+
+class RawServer:
+    """Answers each request with the next scripted bytes; ``None`` closes the connection."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.script: deque[bytes | None] = deque()
+        self.default: bytes | None = OK
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.close_after = False
+        self.closed = threading.Semaphore(0)  # released as each connection is closed
+        self.received = threading.Event()  # set once a request has arrived
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._answer(conn)
+        finally:
+            conn.close()
+            self.closed.release()
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        buffer = b""
+        while not self._stop.is_set():
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            body = b""
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+                    while len(buffer) < length:
+                        buffer += conn.recv(65536)
+                    body, buffer = buffer[:length], buffer[length:]
+                if name.strip().lower() == b"transfer-encoding":
+                    while not buffer.endswith(b"0\r\n\r\n"):
+                        buffer += conn.recv(65536)
+                    body, buffer = buffer, b""
+            self.requests.append(head + b"\r\n\r\n" + body)
+            self.received.set()
+            answer = self.script.popleft() if self.script else self.default
+            if answer is None:
+                return
+            conn.sendall(answer)
+            if self.close_after:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def server() -> Iterator[RawServer]:
+    raw = RawServer()
+    try:
+        yield raw
+    finally:
+        raw.stop()
+
+
+def _client(**kwargs: object) -> tuple[httpx.AsyncClient, httpx.AsyncHTTPTransport]:
+    limits = kwargs.pop("limits", httpx.Limits(max_connections=4, max_keepalive_connections=4))
+    assert isinstance(limits, httpx.Limits)
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    install_http11_pool(transport, True, limits)
+    return httpx.AsyncClient(transport=transport, trust_env=False, **kwargs), transport  # type: ignore[arg-type]
+
+
+def test_httpclient_async_calls_go_through_the_pool_and_reuse_one_connection(server: RawServer) -> None:
+    client = HttpClient(timeout=5, max_retries=0)
+
+    async def main() -> list[object]:
+        return [await client.post(server.url + "/run", {"n": i}) for i in range(5)]
+
+    try:
+        assert asyncio.run(main()) == [{"ok": 1.0}] * 5
+    finally:
+        client.close()
+    assert server.connections == 1
+    assert len(server.requests) == 5
+    assert server.requests[0].startswith(b"POST /run HTTP/1.1\r\n")
+    assert b'{"n":0}' in server.requests[0] or b'{"n": 0}' in server.requests[0]
+
+
+def test_the_installed_pool_is_the_transports() -> None:
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    install_http11_pool(transport, True, httpx.Limits())
+    assert isinstance(transport._pool, Http11Pool)
+
+
+@pytest.mark.parametrize("answer, body", [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+     b"hello world"),
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK,
+     b'{"ok": 1.0}'),
+    (b"HTTP/1.1 204 No Content\r\n\r\n", b""),
+])
+def test_framings(server: RawServer, answer: bytes, body: bytes) -> None:
+    server.default = answer
+
+    async def main() -> list[bytes]:
+        http, _ = _client()
+        async with http:
+            return [(await http.get(server.url + "/")).content for _ in range(2)]
+
+    assert asyncio.run(main()) == [body, body]
+    assert server.connections == 1  # each framing leaves the connection reusable
+
+
+def test_a_body_delimited_by_the_end_of_the_connection_is_read_and_not_reused(server: RawServer) -> None:
+    server.default = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it"
+    server.close_after = True
+
+    async def main() -> list[bytes]:
+        http, _ = _client()
+        async with http:
+            return [(await http.get(server.url + "/")).content for _ in range(2)]
+
+    assert asyncio.run(main()) == [b"all of it", b"all of it"]
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("answer, message", [
+    (b"NOT HTTP AT ALL\r\n\r\n", "malformed response"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", "complete message body"),
+    (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (101 * 1024) + b"\r\n\r\n", "larger than 100 KiB"),
+    (None, "without sending a response"),
+])
+def test_broken_answers_are_httpx_errors_that_say_what_broke(server: RawServer, answer: bytes | None,
+                                                             message: str) -> None:
+    server.script.append(answer)
+    server.close_after = True
+
+    async def main() -> None:
+        http, _ = _client()
+        async with http:
+            await http.get(server.url + "/")
+
+    with pytest.raises(httpx.RemoteProtocolError, match=message):
+        asyncio.run(main())
+
+
+def test_a_broken_answer_through_httpclient_is_a_connector_error(server: RawServer) -> None:
+    server.script.append(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort")
+    server.close_after = True
+    client = HttpClient(timeout=5, max_retries=0)
+    try:
+        with pytest.raises(ConnectorError):
+            asyncio.run(client.post(server.url + "/run", {}))
+    finally:
+        client.close()
+
+
+def test_an_idle_connection_the_server_closed_is_replaced_not_failed(server: RawServer) -> None:
+    server.close_after = True  # answers, then closes the kept-alive connection
+
+    async def main() -> list[int]:
+        http, _ = _client()
+        async with http:
+            statuses = []
+            for _ in range(3):
+                statuses.append((await http.get(server.url + "/")).status_code)
+                assert await asyncio.to_thread(server.closed.acquire, True, 5)
+            return statuses
+
+    assert asyncio.run(main()) == [200, 200, 200]
+    assert server.connections == 3
+
+
+def test_header_injection_is_refused_before_anything_is_sent(server: RawServer) -> None:
+    async def main() -> None:
+        http, _ = _client()
+        async with http:
+            await http.get(server.url + "/", headers={"X-Evil": "a\r\nInjected: yes"})
+
+    with pytest.raises(httpx.LocalProtocolError, match="CR, LF or NUL"):
+        asyncio.run(main())
+    assert server.requests == []
+
+
+def test_a_streamed_request_body_is_sent_chunked(server: RawServer) -> None:
+    async def pieces() -> AsyncIterator[bytes]:
+        for piece in (b"ab", b"", b"cde"):
+            yield piece
+
+    async def main() -> int:
+        http, _ = _client()
+        async with http:
+            return (await http.post(server.url + "/", content=pieces())).status_code
+
+    assert asyncio.run(main()) == 200
+    assert server.requests[0].endswith(b"\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n")
+
+
+def test_head_requests_expect_no_body(server: RawServer) -> None:
+    server.default = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+
+    async def main() -> tuple[int, bytes]:
+        http, _ = _client(timeout=2)
+        async with http:
+            response = await http.head(server.url + "/")
+            return response.status_code, response.content
+
+    assert asyncio.run(main()) == (200, b"")
+
+
+def test_max_connections_holds_and_waiters_get_a_connection(server: RawServer) -> None:
+    async def main() -> list[int]:
+        http, _ = _client(limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
+        async with http:
+            answers = await asyncio.gather(*(http.get(server.url + "/") for _ in range(8)))
+            return [answer.status_code for answer in answers]
+
+    assert asyncio.run(main()) == [200] * 8
+    assert server.connections <= 2
+
+
+def test_a_full_pool_times_out_with_httpx_pool_timeout(server: RawServer) -> None:
+    server.default = None  # never answers on its own: the first request holds the connection
+    server.script.append(b"")  # the first request gets nothing, its connection stays busy
+
+    async def main() -> None:
+        http, _ = _client(limits=httpx.Limits(max_connections=1),
+                          timeout=httpx.Timeout(5, pool=0.2))
+        async with http:
+            first = asyncio.create_task(http.get(server.url + "/"))
+            assert await asyncio.to_thread(server.received.wait, 5)
+            try:
+                await http.get(server.url + "/")
+            finally:
+                first.cancel()
+
+    with pytest.raises(httpx.PoolTimeout):
+        asyncio.run(main())
