@@ -679,7 +679,7 @@ def test_close_while_running_lets_the_run_finish_then_reaps(
 def test_results_held_for_a_shared_wake_up_all_reach_their_loops(
     make: Callable[..., MontyConnector],
 ) -> None:
-    """Workers hold short runs' results while jobs are queued (one loop wake-up for several);
+    """Workers hold results while jobs are queued (one loop wake-up for several);
     with two event loops in two threads feeding one pool, every result still reaches its own
     loop, in order of its inputs, and nothing is left held once the queue runs dry."""
     connector = make(pool_size=2)
@@ -708,8 +708,8 @@ def test_a_slow_run_after_held_results_does_not_keep_them(
     make: Callable[..., MontyConnector],
 ) -> None:
     """Tiny runs queued ahead of a slow one on one worker: the tiny ones' results arrive
-    before the slow one has finished (the worker flushes them when it has nothing else queued
-    or hands them over with the next wake-up)."""
+    before the slow one has finished (held results are settled by the next wake-up, or by the
+    loop's own 1 ms timer while the worker runs the slow one)."""
     connector = make(pool_size=1)
     assert connector.execute_code("1").success
 
