@@ -32,6 +32,7 @@ from ..connectors import BaseAgentConnector, BatchItem, ConnectorConfig, Connect
 from ..connectors.base import FiniteSeconds
 from ..connectors.batch import KeptLoop, run_batch
 from ._frameworks import agent_connector_class, agent_frameworks, check_agent_framework
+from ._gc import frozen_as_finished
 from ._sanitize import is_missing, json_safe, to_json_text
 from .agent_extractor import AgentResponseExtractorBlock, as_response, responses_in
 from .base import BaseBlock
@@ -210,7 +211,8 @@ class AgentBlock(BaseBlock):
 
         def store(item: BatchItem) -> None:
             # Each response goes into the output column as its row finishes: nothing is held
-            # twice, and an interrupt finds every finished row here.
+            # twice, and an interrupt finds every finished row here. Finished rows are frozen
+            # out of the GC's full collections as the run goes (see blocks/_gc.py).
             position = positions[item.index]
             if item.ok:
                 try:
@@ -221,12 +223,14 @@ class AgentBlock(BaseBlock):
             else:
                 errors[position] = results.errors[position] = item.error_message
             done[position] = 1
+            row_finished()
 
         if requests:
             if self._loop is None:
                 self._loop = KeptLoop()
             kept = self._loop
-            kept.run(lambda: self._run_batch(connector, requests, positions, store))
+            with frozen_as_finished() as row_finished:
+                kept.run(lambda: self._run_batch(connector, requests, positions, store))
         return results
 
     def close(self) -> None:
