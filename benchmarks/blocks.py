@@ -9,10 +9,11 @@ measured. It notes the arrival time of every 500th request (``GET /stats``). Sce
 - ``agent latency``: each answer waits :data:`AGENT_LATENCY_S` first, as a real agent does,
   so what concurrency buys is visible;
 - ``large frame``: one ``generate`` on 100,000 rows (5,000 with ``--quick``) in a fresh
-  process, with response dicts and with ``arrow_safe`` JSON text: rows/s of each tenth of the
-  rows (from the stub's arrival marks; last tenth / first tenth = 1.0 means flat) and the
-  peak RSS growth (``ru_maxrss`` minus the RSS just before), also at a fifth of the rows, so
-  growth per row is visible;
+  process, with response dicts and with ``arrow_safe`` JSON text: rows/s and client CPU per row
+  of the first and the last tenth of the rows (last / first = 1.0 means flat), the full GC
+  collections during the run, and the peak RSS growth (``ru_maxrss`` minus the RSS just
+  before; also at half the rows) next to the output's size as JSON text
+  (:mod:`benchmarks.large_frames`);
 - code blocks: PythonInterpreterBlock vs a raw sync pydantic-monty pool loop on tiny snippets
   (:func:`benchmarks.code_blocks.code_block_ratios`), in the notes.
 
