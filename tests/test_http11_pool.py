@@ -280,3 +280,33 @@ def test_a_full_pool_times_out_with_httpx_pool_timeout(server: RawServer) -> Non
 
     with pytest.raises(httpx.PoolTimeout):
         asyncio.run(main())
+
+
+def _head_lines(raw: bytes) -> list[bytes]:
+    return [line.lower() for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]]
+
+
+def test_direct_sends_keep_httpx_default_headers_and_merge_as_httpx_does(server: RawServer) -> None:
+    client = HttpClient(timeout=5, max_retries=0)
+
+    async def main() -> None:
+        await client.post(server.url + "/a", {}, {"content-type": "application/json; v=1",
+                                                   "Accept": "application/json"})
+        await client.post(server.url + "/b", {}, {"X-Other": "2"})
+        await client.post(server.url + "/a", {}, {"content-type": "application/json; v=1",
+                                                   "Accept": "application/json"})
+
+    try:
+        asyncio.run(main())
+    finally:
+        client.close()
+    first, second, third = (_head_lines(raw) for raw in server.requests)
+    assert [line for line in first if line.startswith(b"content-type:")] == [
+        b"content-type: application/json; v=1"]
+    assert [line for line in first if line.startswith(b"accept:")] == [b"accept: application/json"]
+    assert any(line.startswith(b"user-agent: python-httpx/") for line in first)
+    assert any(line.startswith(b"host: 127.0.0.1:") for line in first)
+    assert b"x-other: 2" in second and not any(line.startswith(b"x-other") for line in first)
+    assert [line for line in second if line.startswith(b"content-type:")] == [
+        b"content-type: application/json"]
+    assert sorted(third) == sorted(first)

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 import ssl
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -111,6 +112,12 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
         shard.release(index)
 
 
+#: Per client, its default headers merged with a call's (keyed by: has a body, the call's headers).
+_MERGED: weakref.WeakKeyDictionary[
+    httpx.AsyncClient, dict[tuple[bool, tuple[tuple[str, str], ...]], httpx.Headers]] = (
+    weakref.WeakKeyDictionary())
+
+
 @functools.lru_cache(maxsize=256)
 def _url(url: str) -> httpx.URL:
     return httpx.URL(url)  # immutable, so one parse per URL string serves every call
@@ -126,10 +133,21 @@ def direct_request(http: httpx.AsyncClient, method: str, url: str, content: byte
     client's CPU (``docs/architecture.md``, "Async CPU per row"). The client's own default
     headers are kept, merged as httpx merges them.
     """
-    merged = httpx.Headers(http.headers)
-    merged.update(with_json_type(headers, content))
+    known = _MERGED.get(http)
+    if known is None:
+        known = _MERGED[http] = {}
+    key = (content is not None, tuple(headers.items()) if headers else ())
+    merged = known.get(key)
+    if merged is None:
+        merged = httpx.Headers(http.headers)
+        merged.update(with_json_type(headers, content))
+        if len(known) >= 64:  # calls whose headers change each time: keep the cache small
+            known.clear()
+        known[key] = merged
+    # httpx.Request copies the headers it is given, so one merged set serves every call.
     return httpx.Request(method, _url(url), headers=merged, content=content,
-                         extensions={"timeout": httpx.Timeout(timeout).as_dict()})
+                         extensions={"timeout": {"connect": timeout, "read": timeout,
+                                                 "write": timeout, "pool": timeout}})
 
 
 def check_length(client: HttpClient, response: httpx.Response, url: str) -> int:
