@@ -94,7 +94,10 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
                 limit = check_length(client, response, url)
                 chunks: list[bytes] = []
                 size = 0
-                async for chunk in response.aiter_bytes():
+                # Nothing to decode: the raw pieces, without a decoder and chunker per call.
+                pieces = (response.aiter_raw() if "content-encoding" not in response.headers
+                          else response.aiter_bytes())
+                async for chunk in pieces:
                     size += len(chunk)
                     if size > limit:
                         raise too_large_error(client.safe_url(url), limit, response.status_code)
