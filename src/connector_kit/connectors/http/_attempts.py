@@ -42,16 +42,20 @@ def attempt_sync(client: HttpClient, method: str, url: str, content: bytes | Non
         remaining = deadline.remaining()  # after any client set-up cost
         if remaining <= 0:
             raise client._deadline_error(url, sent=False, budget=deadline.budget)
-        request = http.build_request(method, url, content=content,
-                                     headers=with_json_type(headers, content),
-                                     timeout=min(client.timeout, remaining))
-        response = http.send(request, stream=True)
+        request = direct_request(http, method, url, content, headers,
+                                 min(client.timeout, remaining))
+        transport, built = _pools.TRANSPORTS[http]
+        assert isinstance(transport, httpx.BaseTransport)
+        response = transport.handle_request(request)
+        response.request = request
+        _log(method, request, response)
         arrived = response.headers
         try:
             limit = check_length(client, response, url)
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_bytes():
+            for chunk in (response.iter_raw() if built and _unencoded(response)
+                          else response.iter_bytes()):
                 size += len(chunk)
                 if size > limit:
                     raise too_large_error(client.safe_url(url), limit, response.status_code)
@@ -77,25 +81,22 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
         remaining = deadline.remaining()  # after any client set-up cost
         if remaining <= 0:
             raise client._deadline_error(url, sent=False, budget=deadline.budget)
-        transport, bounded = _pools.TRANSPORTS[http]
+        transport, built = _pools.TRANSPORTS[http]
+        assert isinstance(transport, httpx.AsyncBaseTransport)
         # Over the kit's own pool every wait -- a pool slot, the connect and DNS, each socket
         # operation -- is already bounded by the deadline; any other transport gets one timer.
-        async with contextlib.nullcontext() if bounded else asyncio.timeout(remaining):
+        async with contextlib.nullcontext() if built else asyncio.timeout(remaining):
             request = direct_request(http, method, url, content, headers,
                                      min(client.timeout, remaining))
             response = await transport.handle_async_request(request)
             response.request = request
-            if _HTTPX_LOG.isEnabledFor(logging.INFO):  # the line AsyncClient.send would log
-                _HTTPX_LOG.info('HTTP Request: %s %s "%s %d %s"', method, request.url,
-                                response.http_version, response.status_code,
-                                response.reason_phrase)
+            _log(method, request, response)
             arrived = response.headers
             try:
                 limit = check_length(client, response, url)
                 chunks: list[bytes] = []
                 size = 0
-                # Nothing to decode: the raw pieces, without a decoder and chunker per call.
-                pieces = (response.aiter_raw() if "content-encoding" not in response.headers
+                pieces = (response.aiter_raw() if built and _unencoded(response)
                           else response.aiter_bytes())
                 async for chunk in pieces:
                     size += len(chunk)
@@ -117,7 +118,7 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
 
 #: Per client, its default headers merged with a call's (keyed by: has a body, the call's headers).
 _MERGED: weakref.WeakKeyDictionary[
-    httpx.AsyncClient, dict[tuple[bool, tuple[tuple[str, str], ...]], httpx.Headers]] = (
+    httpx.Client | httpx.AsyncClient, dict[tuple[bool, tuple[tuple[str, str], ...]], httpx.Headers]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -126,11 +127,23 @@ def _url(url: str) -> httpx.URL:
     return httpx.URL(url)  # immutable, so one parse per URL string serves every call
 
 
-def direct_request(http: httpx.AsyncClient, method: str, url: str, content: bytes | None,
+def _unencoded(response: httpx.Response) -> bool:
+    # Nothing to decode: read the raw pieces, without a decoder and a chunker per call. Only
+    # for the client's own transports: a given one may hand back a response already read.
+    return "content-encoding" not in response.headers
+
+
+def _log(method: str, request: httpx.Request, response: httpx.Response) -> None:
+    if _HTTPX_LOG.isEnabledFor(logging.INFO):  # the line httpx's client.send would log
+        _HTTPX_LOG.info('HTTP Request: %s %s "%s %d %s"', method, request.url,
+                        response.http_version, response.status_code, response.reason_phrase)
+
+
+def direct_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str, content: bytes | None,
                    headers: Mapping[str, str] | None, timeout: float) -> httpx.Request:
     """The request ``http.build_request`` would build, sent to the transport directly.
 
-    A plain call needs none of what ``AsyncClient.send`` adds around the transport (auth
+    A plain call needs none of what ``Client.send`` / ``AsyncClient.send`` add around the transport (auth
     flows, redirects -- httpx follows none by default --, cookie jars, event hooks), and at
     hundreds in flight that wrapping, with the URL parsed anew each time, was ~40% of the
     client's CPU (``docs/architecture.md``, "Async CPU per row"). The client's own default
@@ -147,8 +160,11 @@ def direct_request(http: httpx.AsyncClient, method: str, url: str, content: byte
         if len(known) >= 64:  # calls whose headers change each time: keep the cache small
             known.clear()
         known[key] = merged
+    parsed = _url(url)
+    if not parsed.host:  # what httpx's client refuses before any transport sees the request
+        raise httpx.UnsupportedProtocol("Request URL has no host (e.g. 'http://127.0.0.1:8000/').")
     # httpx.Request copies the headers it is given, so one merged set serves every call.
-    return httpx.Request(method, _url(url), headers=merged, content=content,
+    return httpx.Request(method, parsed, headers=merged, content=content,
                          extensions={"timeout": {"connect": timeout, "read": timeout,
                                                  "write": timeout, "pool": timeout}})
 

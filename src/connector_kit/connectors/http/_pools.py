@@ -48,9 +48,11 @@ BACKENDS: weakref.WeakKeyDictionary[httpx.AsyncClient, AsyncDeadlineBackend] = (
 )
 
 
-#: The transport under each AsyncClient (calls that need none of the client's features go to
-#: it), and whether it bounds every wait by the deadline itself (the kit's ``Http11Pool``).
-TRANSPORTS: weakref.WeakKeyDictionary[httpx.AsyncClient, tuple[httpx.AsyncBaseTransport, bool]] = (
+#: The transport under each client (calls that need none of the client's features go to
+#: it), and whether the HttpClient built it (then async ones are the kit's ``Http11Pool``, which
+#: bounds every wait by the deadline itself, and their responses are always unread streams).
+TRANSPORTS: weakref.WeakKeyDictionary[
+    httpx.Client | httpx.AsyncClient, tuple[httpx.BaseTransport | httpx.AsyncBaseTransport, bool]] = (
     weakref.WeakKeyDictionary()
 )
 

@@ -53,7 +53,9 @@ def sync_client(client: HttpClient) -> httpx.Client:
         if isinstance(given, httpx.HTTPTransport):
             install_sync(given)
         transport = given
-    return httpx.Client(transport=transport, timeout=client.timeout, trust_env=False)
+    http = httpx.Client(transport=transport, timeout=client.timeout, trust_env=False)
+    _pools.TRANSPORTS[http] = (transport, given is None)
+    return http
 
 
 def given_async_transport(client: HttpClient) -> httpx.AsyncBaseTransport | None:
