@@ -14,6 +14,7 @@ Scope and limits (the GC is process-wide):
 - only when nothing is frozen on entry (``gc.get_freeze_count() == 0``): a process that froze
   objects itself (e.g. before ``fork``) keeps its freeze, and no freeze of ours is added;
 - scopes nest and may run in several threads at once; the last one to end unfreezes;
+- at the start, a freeze of what the process already holds (after a young collection);
 - every :data:`FREEZE_EVERY` rows: one full collection, then the freeze. The collection scans
   only what is not frozen yet (the last rows and whatever else the run allocated since), so it
   costs a few ms, and no cyclic garbage is frozen.
@@ -48,6 +49,14 @@ def frozen_as_finished(every: int | None = None) -> Iterator[Callable[[], None]]
             _may_freeze = gc.get_freeze_count() == 0
         _active += 1
         allowed = _may_freeze
+    if allowed:
+        # What the process held before the run (its modules, pandas, the caller's data) is
+        # frozen at once, so the first collection below does not scan it (measured at 500 in
+        # flight: 65-84 ms for that one pause, 215-235 ms of full collections per 5,500 rows,
+        # 85-92 ms with this freeze). Young garbage is collected first; garbage already in
+        # the oldest generation waits for the run's end, as it would for the next full collection.
+        gc.collect(1)
+        gc.freeze()
     pending, step = 0, every or FREEZE_EVERY
 
     def row_finished() -> None:
