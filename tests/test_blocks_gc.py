@@ -148,7 +148,9 @@ def test_a_freeze_made_by_the_caller_is_kept_and_not_added_to() -> None:
                 out = block.generate(pd.DataFrame({"q": QUESTIONS}))
             finally:
                 block.close()
-        assert gc.get_freeze_count() >= before > 0  # the caller's freeze is still there
+        # The caller's freeze is still there (a frozen object may still be freed by its
+        # reference count, so the count can drop by a few, never by the whole freeze).
+        assert gc.get_freeze_count() > before // 2 > 0
         assert _texts(out) == [f"echo: {q}" for q in QUESTIONS]
     finally:
         gc.unfreeze()
