@@ -10,9 +10,10 @@ as well as if one is left behind. Every test also checks that no row was lost.
 
 from __future__ import annotations
 
-import _thread
 import copy
 import gc
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,10 +39,8 @@ class _Recorder:
         self.frozen_seen.append(gc.get_freeze_count())
         text = str((request.json() or {}).get("input_value"))
         if text == self.interrupt_at:
-            _thread.interrupt_main()  # Ctrl-C while this row is in flight
-            # Answered late, not never: the batch's cleanup sometimes waits for this connection
-            # (the interrupt has cancelled the row by then), and 5 s bounds that wait.
-            return Reply(delay=5)
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while this row is in flight
+            return Reply(hang=True)  # never answered: only the interrupt ends the batch
         if text == self.fail_at:
             return Reply(status=500, body=b'{"detail": "LLM down"}')
         response = copy.deepcopy(RESPONSE)

@@ -1,6 +1,6 @@
 """No finished row is ever lost: an interrupt during generate() hands back every row.
 
-The interrupt is a real one: ``_thread.interrupt_main()`` delivers SIGINT's Python handler to
+The interrupt is a real one: ``os.kill(os.getpid(), signal.SIGINT)`` delivers SIGINT's Python handler to
 the main thread, exactly as Ctrl-C does (asyncio.run's own handler included). It is fired
 from the loopback server when a chosen request arrives, or once chosen rows have finished,
 so the point of interruption is deterministic. Each test shows the interrupt took effect at
@@ -10,9 +10,10 @@ it were never started.
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import copy
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +32,7 @@ QUESTIONS = ["a", "b", "c", "stop", "d", "e"]
 def _handler(request: ReceivedRequest) -> Reply:
     text = str((request.json() or {}).get("input_value"))
     if text == "stop":
-        _thread.interrupt_main()  # Ctrl-C while this row is in flight
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while this row is in flight
         return Reply(hang=True)  # never answered: only the interrupt ends the batch
     response = copy.deepcopy(RESPONSE)
     response["outputs"][0]["outputs"][0]["results"]["message"]["text"] = f"echo: {text}"
@@ -105,7 +106,7 @@ def test_ctrl_c_during_code_execution_keeps_finished_results() -> None:
         for _ in range(2000):
             live = block._live
             if live is not None and live.done is not None and live.done[0] and live.done[1]:
-                _thread.interrupt_main()
+                os.kill(os.getpid(), signal.SIGINT)
                 return
             if stop_watching.wait(0.005):
                 return
