@@ -32,7 +32,7 @@ import ssl
 import time
 import typing
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 import httpcore
 import httptools
@@ -132,7 +132,7 @@ class _Connection:
         chunked = any(name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
                       for name, value in request.headers)
         stream = request.stream
-        assert isinstance(stream, typing.AsyncIterable)
+        assert isinstance(stream, AsyncIterable)
         pending, size = [head], len(head)
         async for chunk in stream:
             if not chunk:
