@@ -68,18 +68,22 @@ def _block(srv: FaultServer, **overrides: Any) -> AgentBlock:
     return AgentBlock(**config)
 
 
+def _generate(recorder: _Recorder, **overrides: Any) -> pd.DataFrame:
+    with FaultServer(recorder) as srv:
+        block = _block(srv, **overrides)
+        try:
+            return block.generate(pd.DataFrame({"q": QUESTIONS}))
+        finally:
+            block.close()
+
+
 def _texts(frame: pd.DataFrame) -> list[str | None]:
     return [None if cell is None else LangflowConnector.extract_text(cell) for cell in frame["response"]]
 
 
 def test_rows_are_frozen_during_the_run_and_unfrozen_after() -> None:
     recorder = _Recorder()
-    with FaultServer(recorder) as srv:
-        block = _block(srv)
-        try:
-            out = block.generate(pd.DataFrame({"q": QUESTIONS}))
-        finally:
-            block.close()
+    out = _generate(recorder)
     assert _texts(out) == [f"echo: {q}" for q in QUESTIONS]  # every row, in order
     assert out["response_error"].tolist() == [None] * len(QUESTIONS)
     assert gc.get_freeze_count() == 0 and recorder.frozen_seen[0] > 0  # frozen from the start
@@ -89,12 +93,7 @@ def test_rows_are_frozen_during_the_run_and_unfrozen_after() -> None:
 
 
 def test_arrow_safe_output_is_the_same_json_text_with_freezing() -> None:
-    with FaultServer(_Recorder()) as srv:
-        block = _block(srv, arrow_safe=True)
-        try:
-            out = block.generate(pd.DataFrame({"q": QUESTIONS}))
-        finally:
-            block.close()
+    out = _generate(_Recorder(), arrow_safe=True)
     expected = []
     for q in QUESTIONS:
         response = copy.deepcopy(RESPONSE)
@@ -141,12 +140,7 @@ def test_a_freeze_made_by_the_caller_is_kept_and_not_added_to() -> None:
     gc.freeze()  # e.g. a server process that froze its heap before forking
     try:
         before = gc.get_freeze_count()
-        with FaultServer(recorder) as srv:
-            block = _block(srv)
-            try:
-                out = block.generate(pd.DataFrame({"q": QUESTIONS}))
-            finally:
-                block.close()
+        out = _generate(recorder)
         # The caller's freeze is still there (a frozen object may still be freed by its
         # reference count, so the count can drop by a few, never by the whole freeze).
         assert gc.get_freeze_count() > before // 2 > 0
