@@ -68,6 +68,9 @@ def _repo_importable() -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    # The peer (sdg-hub) imports litellm, which fetches its model price map from GitHub at
+    # import unless told to use its bundled copy: the benchmarks talk to loopback only.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def cli(argv: list[str] | None = None) -> int:
