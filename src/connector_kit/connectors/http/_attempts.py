@@ -46,21 +46,13 @@ def attempt_sync(client: HttpClient, method: str, url: str, content: bytes | Non
                                  min(client.timeout, remaining))
         transport, built = _pools.TRANSPORTS[http]
         assert isinstance(transport, httpx.BaseTransport)
-        response = transport.handle_request(request)
-        response.request = request
-        _log(method, request, response)
+        response = _received(method, request, transport.handle_request(request))
         arrived = response.headers
         try:
-            limit = check_length(client, response, url)
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in (response.iter_raw() if built and _unencoded(response)
-                          else response.iter_bytes()):
-                size += len(chunk)
-                if size > limit:
-                    raise too_large_error(client.safe_url(url), limit, response.status_code)
-                chunks.append(chunk)
-            return response.status_code, response.headers, b"".join(chunks)
+            body = _BoundedBody(client, response, url)
+            for chunk in response.iter_raw() if _raw(built, response) else response.iter_bytes():
+                body.add(chunk)
+            return response.status_code, response.headers, body.joined()
         finally:
             response.close()
     except ConnectorError as exc:  # the deadline or the size limit, met while reading
@@ -88,24 +80,16 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
         async with contextlib.nullcontext() if built else asyncio.timeout(remaining):
             request = direct_request(http, method, url, content, headers,
                                      min(client.timeout, remaining))
-            response = await transport.handle_async_request(request)
-            response.request = request
-            _log(method, request, response)
+            response = _received(method, request, await transport.handle_async_request(request))
             arrived = response.headers
             try:
-                limit = check_length(client, response, url)
-                chunks: list[bytes] = []
-                size = 0
-                pieces = (response.aiter_raw() if built and _unencoded(response)
-                          else response.aiter_bytes())
+                body = _BoundedBody(client, response, url)
+                pieces = response.aiter_raw() if _raw(built, response) else response.aiter_bytes()
                 async for chunk in pieces:
-                    size += len(chunk)
-                    if size > limit:
-                        raise too_large_error(client.safe_url(url), limit, response.status_code)
-                    chunks.append(chunk)
+                    body.add(chunk)
             finally:
                 await response.aclose()
-        return response.status_code, response.headers, b"".join(chunks)
+        return response.status_code, response.headers, body.joined()
     except ConnectorError as exc:
         raise with_headers(exc, arrived) from None
     except TimeoutError:
@@ -127,16 +111,40 @@ def _url(url: str) -> httpx.URL:
     return httpx.URL(url)  # immutable, so one parse per URL string serves every call
 
 
-def _unencoded(response: httpx.Response) -> bool:
+def _raw(built: bool, response: httpx.Response) -> bool:
     # Nothing to decode: read the raw pieces, without a decoder and a chunker per call. Only
     # for the client's own transports: a given one may hand back a response already read.
-    return "content-encoding" not in response.headers
+    return built and "content-encoding" not in response.headers
 
 
-def _log(method: str, request: httpx.Request, response: httpx.Response) -> None:
+def _received(method: str, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """What ``client.send`` does to a transport's response that the kit relies on."""
+    response.request = request
     if _HTTPX_LOG.isEnabledFor(logging.INFO):  # the line httpx's client.send would log
         _HTTPX_LOG.info('HTTP Request: %s %s "%s %d %s"', method, request.url,
                         response.http_version, response.status_code, response.reason_phrase)
+    return response
+
+
+class _BoundedBody:
+    """A body collected up to the client's limit (refused at once when its length says so)."""
+
+    __slots__ = ("_chunks", "_client", "_limit", "_size", "_status", "_url")
+
+    def __init__(self, client: HttpClient, response: httpx.Response, url: str) -> None:
+        self._client, self._url, self._status = client, url, response.status_code
+        self._limit = check_length(client, response, url)
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise too_large_error(self._client.safe_url(self._url), self._limit, self._status)
+        self._chunks.append(chunk)
+
+    def joined(self) -> bytes:
+        return b"".join(self._chunks)
 
 
 def direct_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str, content: bytes | None,
