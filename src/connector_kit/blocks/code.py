@@ -43,7 +43,7 @@ from .registry import BlockRegistry
 from .results import RowResults, describe_validation_error
 
 if TYPE_CHECKING:
-    from ..connectors.code_interpreter.base import BaseCodeInterpreterConnector, CodeExecutionResult
+    from ..connectors.code_interpreter.base import BaseCodeInterpreterConnector
 
 logger = logging.getLogger("connector_kit.blocks")
 
@@ -89,6 +89,10 @@ def result_row(
     }
 
 
+#: An int of at most this many bits converts to text under any ``sys.set_int_max_str_digits``
+#: limit (its floor is 640 digits), so the block's fast path for a plain result needs no check.
+_SMALL_INT_BITS = 64
+
 #: Above this many bits an int surely has more decimal digits than Python converts to text.
 def _max_int_bits() -> int:
     digits = sys.get_int_max_str_digits()
@@ -126,12 +130,6 @@ def unstorable(value: Any, _depth: int = 0) -> str | None:
             if problem is not None:
                 return problem
     return None
-
-
-def _from_result(result: CodeExecutionResult, arrow_safe: bool) -> dict[str, Any]:
-    return result_row(success=result.success, output=result.output, error=result.error,
-                      return_value=result.return_value, execution_time_ms=result.execution_time_ms,
-                      arrow_safe=arrow_safe)
 
 
 @BlockRegistry.register("PythonInterpreterBlock")
@@ -255,21 +253,32 @@ class PythonInterpreterBlock(BaseBlock):
                 assert done is not None
                 arrow_safe, fail_fast = self.arrow_safe, self.fail_fast
 
-                def on_result(position: int, result: CodeExecutionResult) -> None:
-                    row = _from_result(result, arrow_safe)
-                    success = row["success"]
-                    if not success:
-                        if fail_fast:
-                            raise RowFailedError(self.block_name, position,
-                                                 row["error"] or "execution failed")
-                        errors[position] = row["error"] or "failed"
-                    values[position], flags[position] = row, success
+                def on_outcome(position: int, success: bool, output: str, error: str | None,
+                               value: Any, ms: float | None) -> None:
+                    # The fields, not a CodeExecutionResult: see execute_many_fields.
+                    kind = type(value)
+                    if success and not arrow_safe and (
+                            value is None or kind is str or kind is float or kind is bool
+                            or (kind is int and value.bit_length() <= _SMALL_INT_BITS)):
+                        row = {"success": True, "output": output, "error": None,
+                               "return_value": value,
+                               "execution_time_ms": ms if ms is None or math.isfinite(ms) else None}
+                    else:  # every check of result_row (an unstorable value fails the row)
+                        row = result_row(success=success, output=output, error=error,
+                                         return_value=value, execution_time_ms=ms,
+                                         arrow_safe=arrow_safe)
+                        if not row["success"]:
+                            if fail_fast:
+                                raise RowFailedError(self.block_name, position,
+                                                     row["error"] or "execution failed")
+                            errors[position] = row["error"] or "failed"
+                    values[position], flags[position] = row, row["success"]
                     done[position] = 1  # last: the values above are complete
                     advance()
 
                 def run(share: Iterator[tuple[int, str]]) -> None:
                     # One call per thread: the connector pays its per-call setup once per batch.
-                    connector.execute_many(share, on_result, timeout=self.timeout)
+                    connector.execute_many_fields(share, on_outcome, timeout=self.timeout)
 
                 run_in_threads(run, runnable, threads=threads)
         return results

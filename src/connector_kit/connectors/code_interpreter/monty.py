@@ -33,6 +33,7 @@ Design (pydantic-monty 1.4, a pool of ``monty`` worker processes):
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 import weakref
@@ -44,7 +45,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ..base import ConnectorConfig
 from ..exceptions import CodeExecutionSetupError
 from ..registry import ConnectorRegistry
-from ._execution import reject_arguments, run_snippet
+from ._execution import as_result, reject_arguments, run_snippet, run_snippets
 from ._pool import FORK_ORPHANS, INSTALL_HINT, Runtime, WorkerPool, default_pool_size, load_monty
 from .base import BaseCodeInterpreterConnector, CodeExecutionResult, K
 from .limits import MontyLimits
@@ -304,20 +305,40 @@ class MontyConnector(BaseCodeInterpreterConnector):
         """:meth:`execute_code` for a batch fed from this thread: the limits are resolved and
         the pool entered once per batch, not once per snippet (each still gets a fresh
         session). ``close()`` during a batch lets the batch finish first."""
+
+        def deliver(key: K, success: bool, output: str, error: str | None, value: Any,
+                    ms: float | None) -> None:
+            on_result(key, as_result(success, output, error, value, ms))
+
+        self.execute_many_fields(jobs, deliver, timeout=timeout)
+
+    def execute_many_fields(
+        self,
+        jobs: Iterable[tuple[K, str]],
+        on_outcome: Callable[[K, bool, str, str | None, Any, float | None], None],
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """:meth:`execute_many` without a ``CodeExecutionResult`` per run (see the base class):
+        one loop over the batch in this thread, the pool entered once."""
         limits, resource_limits = self._limits(timeout)
-        pool: WorkerPool | None = None
+        todo = iter(jobs)
+        for key, code in todo:  # rejected jobs before the first runnable one need no pool
+            if type(code) is str:  # the common case, without a call
+                break
+            rejected = reject_arguments(code, None)
+            if rejected is None:
+                break
+            _report(on_outcome, key, rejected)
+        else:
+            return  # nothing to run: no pool started
+        pool = self._acquire()
         try:
-            for key, code in jobs:
-                result = reject_arguments(code, None)
-                if result is None:
-                    if pool is None:
-                        pool = self._acquire()
-                    result = run_snippet(pool, code, None, limits, resource_limits, self.max_output_chars,
-                                         self.error_traceback)
-                on_result(key, result)
+            run_snippets(pool, itertools.chain(((key, code),), todo),
+                         on_outcome, None, limits, resource_limits, self.max_output_chars,
+                         self.error_traceback)
         finally:
-            if pool is not None:
-                pool.leave()
+            pool.leave()
 
     def _run(
         self,
@@ -333,3 +354,9 @@ class MontyConnector(BaseCodeInterpreterConnector):
                                self.error_traceback)
         finally:
             pool.leave()
+
+
+def _report(on_outcome: Callable[[K, bool, str, str | None, Any, float | None], None], key: K,
+            result: CodeExecutionResult) -> None:
+    on_outcome(key, result.success, result.output or "", result.error, result.return_value,
+               result.execution_time_ms)
