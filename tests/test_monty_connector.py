@@ -273,6 +273,52 @@ def test_output_return_value_and_timing(make: Callable[..., MontyConnector]) -> 
     assert failed.execution_time_ms is not None
 
 
+def test_a_batch_gives_every_job_its_own_outcome(sandbox: MontyConnector) -> None:
+    """``execute_many_fields`` runs a batch back to back in one thread: each job still gets
+    its own session, time limit and outcome; a failing or timed-out job leaves the jobs
+    after it correct, and code that is not a str fails without running."""
+    jobs: list[tuple[int, Any]] = [
+        (0, "print('a')\n1 + 1"),
+        (1, "raise ValueError('row 1 only')"),
+        (2, "while True:\n    pass"),
+        (3, 42),
+        (4, "x = 5\nx * 2"),
+        (5, "x"),  # a fresh session: row 4's x is gone
+    ]
+    seen: dict[int, tuple[bool, str, str | None, Any, float | None]] = {}
+
+    def on_outcome(key: int, success: bool, output: str, error: str | None, value: Any,
+                   ms: float | None) -> None:
+        assert key not in seen
+        seen[key] = (success, output, error, value, ms)
+
+    sandbox.execute_many_fields(iter(jobs), on_outcome, timeout=0.3)
+    assert sorted(seen) == [0, 1, 2, 3, 4, 5]
+    assert seen[0][:4] == (True, "a\n", None, 2)
+    assert not seen[1][0] and seen[1][2] == "ValueError: row 1 only"
+    assert not seen[2][0] and "TimeoutError" in (seen[2][2] or "")
+    assert not seen[3][0] and "code must be a str" in (seen[3][2] or "")
+    assert seen[4][:4] == (True, "", None, 10)
+    assert not seen[5][0] and "NameError" in (seen[5][2] or "")
+    assert all(ms is not None and ms >= 0 for *_, ms in seen.values())
+    # execute_many: the same runs as CodeExecutionResults, one per job.
+    results: list[tuple[int, CodeExecutionResult]] = []
+    mixed: list[tuple[int, Any]] = [(7, "6 * 7"), (8, None)]
+    sandbox.execute_many(mixed, lambda key, result: results.append((key, result)))
+    assert [(key, result.success, result.return_value) for key, result in results] == [
+        (7, True, 42), (8, False, None)]
+    assert_works(sandbox)
+
+
+def test_a_batch_of_unrunnable_jobs_starts_no_pool(make: Callable[..., MontyConnector]) -> None:
+    connector = make(pool_size=1)
+    errors: list[str | None] = []
+    unrunnable: list[tuple[int, Any]] = [(0, None), (1, b"1")]
+    connector.execute_many_fields(unrunnable, lambda _k, _s, _o, error, _v, _ms: errors.append(error))
+    assert [e.split(":")[0] if e else e for e in errors] == ["TypeError", "TypeError"]
+    assert connector.worker_pids() == set()
+
+
 def test_sessions_do_not_share_state(sandbox: MontyConnector) -> None:
     assert sandbox.execute_code("secret = 1").success
     result = sandbox.execute_code("secret")

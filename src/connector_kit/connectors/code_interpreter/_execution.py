@@ -90,17 +90,8 @@ def run_snippet(
     error_traceback: bool,
 ) -> CodeExecutionResult:
     """Run ``code`` once in a fresh session on ``pool``; never raises for what the code does."""
-    results: list[CodeExecutionResult] = []
-    run_snippets(pool, ((None, code),), _collect_into(results), inputs, limits, resource_limits,
-                 max_output_chars, error_traceback)
-    return results[0]
-
-
-def _collect_into(results: list[CodeExecutionResult]) -> OnOutcome[None]:
-    def collect(_key: None, success: bool, output: str, error: str | None, value: Any,
-                ms: float | None) -> None:
-        results.append(as_result(success, output, error, value, ms))
-    return collect
+    return as_result(*run_fields(pool, code, inputs, limits, resource_limits, max_output_chars,
+                                 error_traceback))
 
 
 def as_result(success: bool, output: str, error: str | None, value: Any,
@@ -111,50 +102,62 @@ def as_result(success: bool, output: str, error: str | None, value: Any,
                                execution_time_ms=ms)
 
 
-def run_snippets(
+def run_fields(
     pool: WorkerPool,
-    jobs: Iterable[tuple[K, str]],
-    on_outcome: OnOutcome[K],
+    code: str,
     inputs: dict[str, Any] | None,
     limits: MontyLimits,
     resource_limits: pydantic_monty.ResourceLimits,
     max_output_chars: int,
     error_traceback: bool,
-) -> None:
-    """:func:`run_snippet` for each ``(key, code)`` job in turn, reporting each run's fields.
+) -> tuple[bool, str, str | None, Any, float]:
+    """:func:`run_snippet`'s run, as ``(success, output, error, return_value, ms)``.
 
-    Why fields, not a :class:`CodeExecutionResult` per run: on tiny snippets the threads
-    feeding the pool are bound by the GIL they share, and the pydantic model alone measured
-    ~6 % of a raw pool loop's throughput (``benchmarks/code_blocks.py``); a caller that wants
-    another shape (``PythonInterpreterBlock``'s cell dicts) builds it from the fields directly.
-    Each job still gets its own fresh session, limits, output cap and outcome; a job whose
-    code is not a str fails without running (:func:`reject_arguments`).
+    Why fields, not a :class:`CodeExecutionResult`: on tiny snippets the threads feeding the
+    pool are bound by the GIL they share, and building the pydantic model per run measured
+    ~6 % of a raw pool loop's throughput (``benchmarks/code_blocks.py``); a batch caller that
+    wants another shape (``PythonInterpreterBlock``'s cell dicts) builds it from the fields.
     """
-    checkout, served_by, pm = pool.monty.checkout, pool.served_by, pool.pm
-    clock = time.perf_counter
+    start = time.perf_counter()
+    sink = _OutputSink(max_output_chars)
+    try:
+        with pool.monty.checkout(limits=resource_limits, os_policy=_OS_POLICY) as session:
+            pid = session.worker_pid
+            if pid is not None:
+                pool.served_by.add(pid)
+            value = session.feed_run(code, inputs=inputs, print_callback=sink)
+    except PASSTHROUGH:
+        raise
+    except BaseException as exc:  # user code must never crash the caller; see module doc
+        return (False, sink.text(),
+                describe_failure(pool.pm, exc, limits, max_output_chars, error_traceback), None,
+                (time.perf_counter() - start) * 1000)
+    return True, sink.text(), None, value, (time.perf_counter() - start) * 1000
+
+
+def run_snippets(
+    pool: WorkerPool,
+    jobs: Iterable[tuple[K, str]],
+    on_outcome: OnOutcome[K],
+    limits: MontyLimits,
+    resource_limits: pydantic_monty.ResourceLimits,
+    max_output_chars: int,
+    error_traceback: bool,
+) -> None:
+    """:func:`run_fields` for each ``(key, code)`` job in turn: ``on_outcome(key, *fields)``.
+
+    Each job gets its own fresh session, limits, output cap and outcome; a job whose code is
+    not a str fails without running (:func:`reject_arguments`).
+    """
     for key, code in jobs:
-        if type(code) is not str:  # checked here, not by a filter: one layer less per job
+        if type(code) is not str:  # checked here, not by a filter: one generator less per job
             rejected = reject_arguments(code, None)
             if rejected is not None:
                 on_outcome(key, False, rejected.output or "", rejected.error, None,
                            rejected.execution_time_ms)
                 continue
-        start = clock()
-        sink = _OutputSink(max_output_chars)
-        try:
-            with checkout(limits=resource_limits, os_policy=_OS_POLICY) as session:
-                pid = session.worker_pid
-                if pid is not None:
-                    served_by.add(pid)
-                value = session.feed_run(code, inputs=inputs, print_callback=sink)
-        except PASSTHROUGH:
-            raise
-        except BaseException as exc:  # user code must never crash the caller; see module doc
-            on_outcome(key, False, sink.text(),
-                       describe_failure(pm, exc, limits, max_output_chars, error_traceback), None,
-                       (clock() - start) * 1000)
-        else:
-            on_outcome(key, True, sink.text(), None, value, (clock() - start) * 1000)
+        on_outcome(key, *run_fields(pool, code, None, limits, resource_limits, max_output_chars,
+                                    error_traceback))
 
 
 def describe_failure(pm: ModuleType, exc: BaseException, limits: MontyLimits, max_output_chars: int,

@@ -334,9 +334,8 @@ class MontyConnector(BaseCodeInterpreterConnector):
             return  # nothing to run: no pool started
         pool = self._acquire()
         try:
-            run_snippets(pool, itertools.chain(((key, code),), todo),
-                         on_outcome, None, limits, resource_limits, self.max_output_chars,
-                         self.error_traceback)
+            run_snippets(pool, itertools.chain(((key, code),), todo), on_outcome, limits,
+                         resource_limits, self.max_output_chars, self.error_traceback)
         finally:
             pool.leave()
 
