@@ -29,15 +29,20 @@ QUESTIONS = [f"q{i}" for i in range(12)]
 
 
 class _Recorder:
-    """Answers like Langflow; notes ``gc.get_freeze_count()`` as each request arrives."""
+    """Answers like Langflow; notes the freeze count and thresholds as each request arrives."""
 
-    def __init__(self, *, interrupt_at: str | None = None, fail_at: str | None = None) -> None:
+    def __init__(self, *, interrupt_at: str | None = None, fail_at: str | None = None,
+                 retune_at: str | None = None) -> None:
         self.frozen_seen: list[int] = []
-        self.interrupt_at, self.fail_at = interrupt_at, fail_at
+        self.thresholds_seen: list[tuple[int, ...]] = []
+        self.interrupt_at, self.fail_at, self.retune_at = interrupt_at, fail_at, retune_at
 
     def __call__(self, request: ReceivedRequest) -> Reply:
         self.frozen_seen.append(gc.get_freeze_count())
+        self.thresholds_seen.append(gc.get_threshold())
         text = str((request.json() or {}).get("input_value"))
+        if text == self.retune_at:
+            gc.set_threshold(5000, 20, 20)  # the application tunes its GC in the middle of a run
         if text == self.interrupt_at:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while this row is in flight
             return Reply(hang=True)  # never answered: only the interrupt ends the batch
@@ -148,6 +153,54 @@ def test_a_freeze_made_by_the_caller_is_kept_and_not_added_to() -> None:
     finally:
         gc.unfreeze()
     assert max(recorder.frozen_seen) <= before  # no freeze of ours added to it
+
+
+@pytest.fixture
+def thresholds() -> Iterator[tuple[int, int, int]]:
+    """Known thresholds for the test (CPython's defaults), the process's own restored after."""
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield (700, 10, 10)
+    gc.set_threshold(*saved)
+
+
+def test_only_the_young_generation_is_collected_automatically_during_the_run(
+        thresholds: tuple[int, int, int]) -> None:
+    recorder = _Recorder()
+    out = _generate(recorder)
+    assert _texts(out) == [f"echo: {q}" for q in QUESTIONS]
+    # generation 0 as before; 1 and 2 left to the block's own collect-and-freeze steps
+    assert set(recorder.thresholds_seen) == {(700, _gc._NEVER, _gc._NEVER)}
+    assert gc.get_threshold() == thresholds  # restored when generate returns
+
+
+def test_thresholds_are_restored_after_a_failed_row_and_after_ctrl_c(
+        thresholds: tuple[int, int, int]) -> None:
+    with pytest.raises(RowFailedError):
+        _generate(_Recorder(fail_at="q3"), fail_fast=True)
+    assert gc.get_threshold() == thresholds
+    recorder = _Recorder(interrupt_at="q4")
+    with pytest.raises(KeyboardInterrupt):
+        _generate(recorder)
+    assert (700, _gc._NEVER, _gc._NEVER) in recorder.thresholds_seen
+    assert gc.get_threshold() == thresholds
+
+
+def test_automatic_collection_turned_off_by_the_process_stays_off(
+        thresholds: tuple[int, int, int]) -> None:
+    gc.set_threshold(0, 10, 10)
+    recorder = _Recorder()
+    _generate(recorder)
+    assert set(recorder.thresholds_seen) == {(0, 10, 10)}
+    assert gc.get_threshold() == (0, 10, 10)
+
+
+def test_thresholds_the_application_sets_during_the_run_are_kept(
+        thresholds: tuple[int, int, int]) -> None:
+    recorder = _Recorder(retune_at="q5")
+    _generate(recorder)
+    assert recorder.thresholds_seen[6] == (5000, 20, 20)
+    assert gc.get_threshold() == (5000, 20, 20)  # not overwritten with the ones from before
 
 
 def test_nested_scopes_unfreeze_once_the_outermost_ends() -> None:

@@ -17,7 +17,15 @@ Scope and limits (the GC is process-wide):
 - at the start, a freeze of what the process already holds (after a young collection);
 - every :data:`FREEZE_EVERY` rows: one full collection, then the freeze. The collection scans
   only what is not frozen yet (the last rows and whatever else the run allocated since), so it
-  costs a few ms, and no cyclic garbage is frozen.
+  costs a few ms, and no cyclic garbage is frozen;
+- meanwhile the collector's automatic runs are young-only: generation 0 is collected as usual
+  (a short-lived cycle is still freed within ~700 allocations), the older generations only by
+  the step above. At hundreds in flight every row in flight holds ~100 tracked objects
+  (coroutines, frames, buffers) for the agent's whole latency, and the automatic
+  generation-1 and -2 collections re-scanned them again and again: ~35 us of CPU per row at
+  500 in flight, ~10 % of it, for no garbage (the kit's own path makes none; see
+  ``docs/architecture.md``, "Garbage per row"). The thresholds the process had are restored
+  when the last scope ends, unless someone changed them meanwhile.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ FREEZE_EVERY = 1000
 _lock = threading.Lock()
 _active = 0  # scopes running now (any thread)
 _may_freeze = False  # decided by the first scope: nothing was frozen when it began
+_saved_thresholds: tuple[int, ...] | None = None  # the process's, while ours are in force
+#: Generations 1 and 2 never start on their own: their counters cannot reach this.
+_NEVER = 1 << 30
 
 
 @contextmanager
@@ -43,10 +54,14 @@ def frozen_as_finished(every: int | None = None) -> Iterator[Callable[[], None]]
     On exit (return, exception, ``KeyboardInterrupt``) the last running scope unfreezes, if
     any scope was allowed to freeze.
     """
-    global _active, _may_freeze
+    global _active, _may_freeze, _saved_thresholds
     with _lock:
         if _active == 0:
             _may_freeze = gc.get_freeze_count() == 0
+            threshold = gc.get_threshold()
+            if _may_freeze and threshold[0] > 0:  # 0: the process turned automatic runs off
+                _saved_thresholds = threshold
+                gc.set_threshold(threshold[0], _NEVER, _NEVER)
         _active += 1
         allowed = _may_freeze
     if allowed:
@@ -78,6 +93,9 @@ def frozen_as_finished(every: int | None = None) -> Iterator[Callable[[], None]]
             if _active == 0 and _may_freeze:
                 _may_freeze = False
                 gc.unfreeze()
+                saved, _saved_thresholds = _saved_thresholds, None
+                if saved is not None and gc.get_threshold() == (saved[0], _NEVER, _NEVER):
+                    gc.set_threshold(*saved)
 
 
 __all__ = ["FREEZE_EVERY", "frozen_as_finished"]
