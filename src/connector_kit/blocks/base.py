@@ -277,7 +277,8 @@ class BaseBlock(BaseModel, ABC):
             frame = frame.iloc[results.source].copy()
         secrets = self.secret_values()
         for name, values in results.columns.items():
-            if secrets:  # a credential echoed back by a server or an error never leaves the block
+            if secrets and name not in results.redacted:
+                # a credential echoed back by a server or an error never leaves the block
                 values = [redact_deep(v, secrets) for v in values]
             if len(values) != len(frame):
                 raise AssertionError(f"block '{self.block_name}' produced {len(values)} values for "

@@ -68,6 +68,8 @@ class RowResults:
     error_col: str | None = None
     #: Columns stored with a dtype other than object (e.g. the boolean ``<output>_success``).
     dtypes: dict[str, str] = field(default_factory=dict)
+    #: Columns whose values were redacted as their rows finished: ``_finish`` skips them.
+    redacted: set[str] = field(default_factory=set)
 
     @classmethod
     def blank(cls, rows: int, names: Iterable[str], *, error_col: str | None = None,
