@@ -72,6 +72,27 @@ def test_good_and_bad_code_side_by_side(block: PythonInterpreterBlock) -> None:
     assert len(out[out["result_success"]]) == 3  # sdg-hub's filter idiom
 
 
+def test_every_kind_of_return_value_gets_the_same_cell_shape(block: PythonInterpreterBlock) -> None:
+    """The block builds a plain result's cell directly and sends the rest through
+    ``result_row``'s checks: both give the same layout, one cell per row, in row order."""
+    codes = ["None", "'text'", "2.5", "True", "2**63", "2**64 + 1", "2**200", "[1, 2]",
+             "{'k': None}", "10**5000", "-(2**63)"]
+    out = block.generate(pd.DataFrame({"code": codes * 3}))  # 33 rows over 2 threads
+    cells = out["result"].tolist()
+    expected = [None, "text", 2.5, True, 2**63, 2**64 + 1, 2**200, [1, 2], {"k": None}, None, -(2**63)]
+    for position, cell in enumerate(cells):
+        assert set(cell) == set(RESULT_KEYS)
+        assert isinstance(cell["execution_time_ms"], float) and cell["execution_time_ms"] >= 0
+        want = expected[position % len(codes)]
+        if position % len(codes) == 9:  # 10**5000: more digits than Python prints
+            assert not cell["success"]
+            assert cell["error"].startswith("ValueError: the return value holds an int")
+        else:
+            assert cell["success"] and cell["error"] is None and cell["output"] == ""
+            assert cell["return_value"] == want and type(cell["return_value"]) is type(want)
+    assert out["result_success"].tolist() == [cell["success"] for cell in cells]
+
+
 def test_arrow_safe_writes_return_values_as_json_text() -> None:
     safe = PythonInterpreterBlock(block_name="safe", input_cols=["code"], output_cols=["result"],
                                   arrow_safe=True, connector_kwargs={"pool_size": 1})
