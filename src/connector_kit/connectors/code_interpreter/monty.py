@@ -45,7 +45,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ..base import ConnectorConfig
 from ..exceptions import CodeExecutionSetupError
 from ..registry import ConnectorRegistry
-from ._execution import as_result, reject_arguments, run_snippet, run_snippets
+from ._execution import as_result, reject_arguments, run_fields, run_snippet, run_snippets
 from ._pool import FORK_ORPHANS, INSTALL_HINT, Runtime, WorkerPool, default_pool_size, load_monty
 from .base import BaseCodeInterpreterConnector, CodeExecutionResult, K
 from .limits import MontyLimits
@@ -276,24 +276,27 @@ class MontyConnector(BaseCodeInterpreterConnector):
     ) -> CodeExecutionResult:
         """Async :meth:`execute_code`: concurrent calls run on different worker processes."""
         limits, resource_limits = self._limits(timeout)
-        rejected = reject_arguments(code, inputs)
-        if rejected is not None:
-            return rejected
+        if type(code) is not str or inputs is not None:
+            rejected = reject_arguments(code, inputs)
+            if rejected is not None:
+                return rejected
         pool = self._acquire()
         try:
-            future, job = pool.dispatcher.submit(self._run, pool, code, inputs, limits, resource_limits)
+            future, job = pool.dispatcher.submit(_run_fields_and_leave, pool, code, inputs,
+                                                 limits, resource_limits, self.max_output_chars,
+                                                 self.error_traceback)
         except BaseException:
             pool.leave()
             raise
         try:
-            result: CodeExecutionResult = await future
+            fields = await future
         except asyncio.CancelledError:
             # Not started yet: it never will, so give its slot back. Already running: it
             # finishes within its time limit and releases the slot itself.
             if pool.dispatcher.cancel(job):
                 pool.leave()
             raise
-        return result
+        return as_result(*fields)
 
     def execute_many(
         self,
@@ -359,3 +362,16 @@ def _report(on_outcome: Callable[[K, bool, str, str | None, Any, float | None], 
             result: CodeExecutionResult) -> None:
     on_outcome(key, result.success, result.output or "", result.error, result.return_value,
                result.execution_time_ms)
+
+
+def _run_fields_and_leave(pool: WorkerPool, code: str, inputs: dict[str, Any] | None,
+                          limits: MontyLimits, resource_limits: pydantic_monty.ResourceLimits,
+                          max_output_chars: int, error_traceback: bool
+                          ) -> tuple[bool, str, str | None, Any, float]:
+    """``aexecute_code``'s job on a dispatcher thread: the run's fields (the model is built on
+    the caller's loop), then the pool slot given back."""
+    try:
+        return run_fields(pool, code, inputs, limits, resource_limits, max_output_chars,
+                          error_traceback)
+    finally:
+        pool.leave()
