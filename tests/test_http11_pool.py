@@ -335,3 +335,33 @@ def test_a_finished_response_leaves_no_reference_cycle(server: RawServer) -> Non
         gc.enable()
         client.close()
     assert "_Parse" not in left and "HttpResponseParser" not in left
+
+
+@pytest.mark.parametrize("method, url, content, headers", [
+    ("POST", "http://127.0.0.1:8000/api/v1/run/f", b'{"q": 1}', {"x-api-key": "fake-key"}),
+    ("POST", "http://127.0.0.1:8000/run", None, None),
+    ("GET", "http://example.com/threads?limit=2", None, {"Accept": "text/event-stream"}),
+    ("PUT", "https://example.com:8443/a", b"", {"Content-Type": "text/plain"}),
+    ("POST", "http://example.com/a", b"12345", {"Host": "other.example", "Content-Length": "5"}),
+    ("DELETE", "http://[::1]:9000/x", None, {"Transfer-Encoding": "chunked"}),
+    ("PATCH", "http://example.com/x", b"", None),
+    ("POST", "http://example.com/x", b"abc", {"Transfer-Encoding": "chunked"}),
+    ("POST", "http://example.com/x", None, {"Host": "h.example"}),
+])
+def test_a_direct_request_is_the_request_httpx_would_build(
+        method: str, url: str, content: bytes | None, headers: dict[str, str] | None) -> None:
+    # httpx itself is the reference: same method, URL, headers (names, values, order), body.
+    from connector_kit.connectors.http._attempts import direct_request, with_json_type
+
+    http = httpx.Client(headers={"X-Client": "default"})
+    try:
+        built = http.build_request(method, url, content=content,
+                                   headers=with_json_type(headers, content))
+        direct = direct_request(http, method, url, content, headers, 5.0)
+        again = direct_request(http, method, url, content, headers, 5.0)  # from the cache
+    finally:
+        http.close()
+    for request in (direct, again):
+        assert (request.method, request.url) == (built.method, built.url)
+        assert request.headers.raw == built.headers.raw
+        assert request.content == built.read()

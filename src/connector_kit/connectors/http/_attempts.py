@@ -100,9 +100,11 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
         shard.release(index)
 
 
-#: Per client, its default headers merged with a call's (keyed by: has a body, the call's headers).
+#: Per client, its default headers merged with a call's and the ones httpx adds first (keyed
+#: by: has a body, gets ``Content-Length: 0``, the URL's host and port, the call's headers).
 _MERGED: weakref.WeakKeyDictionary[
-    httpx.Client | httpx.AsyncClient, dict[tuple[bool, tuple[tuple[str, str], ...]], httpx.Headers]] = (
+    httpx.Client | httpx.AsyncClient,
+    dict[tuple[bool, bool, bytes, tuple[tuple[str, str], ...]], httpx.Headers]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -155,26 +157,42 @@ def direct_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str
     flows, redirects -- httpx follows none by default --, cookie jars, event hooks), and at
     hundreds in flight that wrapping, with the URL parsed anew each time, was ~40% of the
     client's CPU (``docs/architecture.md``, "Async CPU per row"). The client's own default
-    headers are kept, merged as httpx merges them.
+    headers are kept, merged as httpx merges them, with the ``Host`` and ``Content-Length``
+    httpx adds: the request is made with ``stream=`` (httpx's documented way to give every
+    header oneself), as building it from ``content=`` re-parsed and re-merged every header for
+    each call (~15 us; ~4 us this way). ``tests/test_http11_pool.py`` checks it against
+    ``build_request``.
     """
+    parsed = _url(url)
+    if not parsed.host:  # what httpx's client refuses before any transport sees the request
+        raise httpx.UnsupportedProtocol("Request URL has no host (e.g. 'http://127.0.0.1:8000/').")
     known = _MERGED.get(http)
     if known is None:
         known = _MERGED[http] = {}
-    key = (content is not None, tuple(headers.items()) if headers else ())
+    zero = not content and method in ("POST", "PUT", "PATCH")  # httpx sends Content-Length: 0
+    key = (content is not None, zero, parsed.netloc, tuple(headers.items()) if headers else ())
     merged = known.get(key)
     if merged is None:
         merged = httpx.Headers(http.headers)
         merged.update(with_json_type(headers, content))
+        auto = []  # what httpx puts first, when the caller's headers do not have it
+        if "host" not in merged:
+            auto.append((b"Host", parsed.netloc))
+        if zero and "content-length" not in merged and "transfer-encoding" not in merged:
+            auto.append((b"Content-Length", b"0"))
+        if auto:
+            merged = httpx.Headers([*auto, *merged.raw])
         if len(known) >= 64:  # calls whose headers change each time: keep the cache small
             known.clear()
         known[key] = merged
-    parsed = _url(url)
-    if not parsed.host:  # what httpx's client refuses before any transport sees the request
-        raise httpx.UnsupportedProtocol("Request URL has no host (e.g. 'http://127.0.0.1:8000/').")
-    # httpx.Request copies the headers it is given, so one merged set serves every call.
-    return httpx.Request(method, parsed, headers=merged, content=content,
-                         extensions={"timeout": {"connect": timeout, "read": timeout,
-                                                 "write": timeout, "pool": timeout}})
+    sent = httpx.Headers(merged)  # the cached set stays as it is
+    if content and "content-length" not in merged:
+        sent["Content-Length"] = str(len(content))
+    request = httpx.Request(method, parsed, headers=sent, stream=httpx.ByteStream(content or b""),
+                            extensions={"timeout": {"connect": timeout, "read": timeout,
+                                                    "write": timeout, "pool": timeout}})
+    request.read()  # as httpx does for a body given whole: ``request.content`` is then readable
+    return request
 
 
 def check_length(client: HttpClient, response: httpx.Response, url: str) -> int:
