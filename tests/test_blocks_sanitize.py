@@ -48,6 +48,25 @@ def test_mixed_type_column_becomes_text_and_keeps_nulls() -> None:
     assert pa.array(cleaned, from_pandas=True).type == pa.string()
 
 
+@pytest.mark.parametrize("values, accepted", [
+    (["plain", None, "caf\u00e9 \u2603"], True),  # text and None: taken as they are
+    (["plain", "half a pair \ud800"], False),  # a lone surrogate: no UTF-8 for Arrow
+    (["text", 1], False),  # mixed kinds
+    ([1, 2.5, None], True),  # not text: Arrow itself is asked
+    ([], True),
+])
+def test_arrow_accepts_text_without_converting_it_and_asks_arrow_otherwise(
+        values: list[object], accepted: bool) -> None:
+    assert arrow_accepts(values) is accepted
+    try:
+        pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        arrow_says = False
+    else:
+        arrow_says = True
+    assert arrow_says is accepted  # the same answer Arrow gives
+
+
 def test_nested_values_become_json_text_that_parses_back() -> None:
     values: list[object] = [{"k": [1, 2]}, [{"a": None}], "plain", None, (1, "x")]
     cleaned = sanitize_values(values)
