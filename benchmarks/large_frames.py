@@ -23,6 +23,7 @@ import httpx
 from connector_kit.testkit.bench import BenchReport
 
 from .agent import API_KEY
+from .agent_scale import peak_rss_mb
 from .blocks import FLOW_PATH, frame
 
 LARGE_ROWS = 100_000
@@ -39,12 +40,6 @@ def _rss_mb() -> float:
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         return float("nan")
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 class _Sampler:
@@ -130,7 +125,7 @@ def large_frame_child(url: str, rows: int, arrow_safe: bool) -> dict[str, Any]:
             started = time.perf_counter()
             out = block.generate(df)
             seconds = time.perf_counter() - started
-        peak = _peak_rss_mb()
+        peak = peak_rss_mb()  # this process's own (VmHWM): ru_maxrss starts at the parent's
         stats = httpx.get(url + "/stats", timeout=10).json()
     finally:
         block.close()

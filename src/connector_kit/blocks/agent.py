@@ -22,7 +22,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,7 @@ from .registry import BlockRegistry
 from .results import RowResults, describe_validation_error
 
 logger = logging.getLogger("connector_kit.blocks")
+T = TypeVar("T")
 
 DEFAULT_OUTPUT_COL = "agent_response"
 
@@ -195,11 +196,10 @@ class AgentBlock(BaseBlock):
         column = self.messages_col
         cells = frame[column].tolist()
         sessions = frame[self.session_id_col].tolist() if self.session_id_col else [None] * rows
-        requests: list[dict[str, Any]] = []
         positions: list[int] = []
-        for position, (cell, session) in enumerate(zip(cells, sessions, strict=True)):
+        for position, cell in enumerate(cells):
             try:
-                messages = row_messages(cell, column)
+                row_messages(cell, column)  # every row checked before the first is sent
             except ConnectorRequestError as exc:
                 message = f"{type(exc).__name__}: {exc}"
                 if self.fail_fast:
@@ -207,11 +207,18 @@ class AgentBlock(BaseBlock):
                 errors[position] = results.errors[position] = message
                 done[position] = 1
                 continue
-            # A missing id is made when the row is sent (``unpack_request``), not here: 5,000
-            # fresh UUIDs were ~13 ms before the first request could leave.
-            requests.append({"messages": messages, "session_id": _given_session_id(session)})
             positions.append(position)
-        del cells, sessions
+
+        def request(index: int) -> dict[str, Any]:
+            # Built as the batch takes the row, not all up front: 100,000 rows' messages and
+            # request dicts were ~60 MB held from the start. A missing session id is made when
+            # the row is sent (``unpack_request``): 5,000 fresh UUIDs were ~13 ms before the
+            # first request could leave.
+            position = positions[index]
+            return {"messages": row_messages(cells[position], column),
+                    "session_id": _given_session_id(sessions[position])}
+
+        requests = _LazyRows(request, len(positions))
 
         secrets = self.secret_values()
         if secrets:
@@ -281,13 +288,35 @@ class AgentBlock(BaseBlock):
                         raise RowFailedError(self.block_name, position,
                                              self._scrub(f"{type(exc).__name__}: {exc}")) from exc
 
-                await run_batch(call, list(zip(positions, requests, strict=True)),
+                await run_batch(call, _LazyRows(lambda index: (positions[index], requests[index]),
+                                                len(requests)),
                                 max_concurrency=self.max_concurrency, fail_fast=True,
                                 on_result=on_result, collect=False)
         finally:
             if self._loop is None or not self._loop.holds(asyncio.get_running_loop()):
                 # The async HTTP pool belongs to this event loop, which ends with this batch.
                 await connector.aclose()
+
+
+class _LazyRows(Sequence[T]):
+    """``make(i)`` for ``i`` in ``range(count)``, made when asked for and not kept."""
+
+    def __init__(self, make: Callable[[int], T], count: int) -> None:
+        self._make, self._count = make, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self._make(i) for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return self._make(index % self._count)
 
 
 def row_messages(value: Any, column: str) -> list[dict[str, Any]]:
