@@ -1,9 +1,9 @@
 """One Monty execution: a fresh session, the print sink, and every failure as a message.
 
-* :func:`run_snippet` checks a worker out of the pool (a fresh session, so nothing leaks
+* :func:`run_fields` checks a worker out of the pool (a fresh session, so nothing leaks
   between snippets and a session stopped by a limit is never fed again), feeds the code with
-  the resolved limits and the printed output capped in the host, and answers with a
-  :class:`CodeExecutionResult`.
+  the resolved limits and the printed output capped in the host, and answers with the run's
+  fields (:func:`as_result` makes them a :class:`CodeExecutionResult`).
 * Nothing user code or inputs can cause escapes it: every failure, including pydantic-monty's
   own exceptions and Rust panics (``BaseException`` subclasses), becomes ``success=False`` with
   ``"ExceptionType: message"`` (:func:`describe_failure`, capped at ``max_output_chars``). Only
@@ -80,20 +80,6 @@ class _OutputSink:
 OnOutcome = Callable[[K, bool, str, "str | None", Any, "float | None"], None]
 
 
-def run_snippet(
-    pool: WorkerPool,
-    code: str,
-    inputs: dict[str, Any] | None,
-    limits: MontyLimits,
-    resource_limits: pydantic_monty.ResourceLimits,
-    max_output_chars: int,
-    error_traceback: bool,
-) -> CodeExecutionResult:
-    """Run ``code`` once in a fresh session on ``pool``; never raises for what the code does."""
-    return as_result(*run_fields(pool, code, inputs, limits, resource_limits, max_output_chars,
-                                 error_traceback))
-
-
 def as_result(success: bool, output: str, error: str | None, value: Any,
               ms: float | None) -> CodeExecutionResult:
     """The :class:`CodeExecutionResult` of one run's fields (the validating constructor:
@@ -111,7 +97,9 @@ def run_fields(
     max_output_chars: int,
     error_traceback: bool,
 ) -> tuple[bool, str, str | None, Any, float]:
-    """:func:`run_snippet`'s run, as ``(success, output, error, return_value, ms)``.
+    """Run ``code`` once in a fresh session on ``pool``; never raises for what the code does.
+
+    Returns ``(success, output, error, return_value, ms)``.
 
     Why fields, not a :class:`CodeExecutionResult`: on tiny snippets the threads feeding the
     pool are bound by the GIL they share, and building the pydantic model per run measured

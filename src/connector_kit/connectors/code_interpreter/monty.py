@@ -45,7 +45,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ..base import ConnectorConfig
 from ..exceptions import CodeExecutionSetupError
 from ..registry import ConnectorRegistry
-from ._execution import as_result, reject_arguments, run_fields, run_snippet, run_snippets
+from ._execution import as_result, reject_arguments, run_fields, run_snippets
 from ._pool import FORK_ORPHANS, INSTALL_HINT, Runtime, WorkerPool, default_pool_size, load_monty
 from .base import BaseCodeInterpreterConnector, CodeExecutionResult, K
 from .limits import MontyLimits
@@ -352,8 +352,8 @@ class MontyConnector(BaseCodeInterpreterConnector):
     ) -> CodeExecutionResult:
         """One execution on ``pool``, which it leaves afterwards."""
         try:
-            return run_snippet(pool, code, inputs, limits, resource_limits, self.max_output_chars,
-                               self.error_traceback)
+            return as_result(*run_fields(pool, code, inputs, limits, resource_limits,
+                                         self.max_output_chars, self.error_traceback))
         finally:
             pool.leave()
 
