@@ -12,8 +12,9 @@ measured with ``perf_counter``. Variants:
 
 The goal is ``send() / raw <= 1.1`` (median; ``vs_raw`` divides by the raw pooled client of the
 same kind, sync or async). Then AgentBlock at 10, 50, 200 and 500 in flight against a delayed
-stub in its own process (:mod:`.agent_scale`): efficiency vs ideal, connects per batch, CPU per
-row, peak RSS, and the published package side by side when the ``peer`` extra is installed.
+stub in its own process (the package's :mod:`connector_kit.testkit.bench.scale`, also
+``connector-kit bench --scale``): efficiency vs ideal, connects per batch, CPU per row, peak
+RSS, and the published package side by side when the ``peer`` extra is installed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from connector_kit.testkit.bench import BenchReport, Series
+from connector_kit.testkit.bench import BenchReport, Series, scale
 
 GOAL_RATIO = 1.1
 
@@ -299,9 +300,7 @@ def run(*, quick: bool = False) -> BenchReport:
     report.notes.insert(0, f"send()/raw median ratio {ratio:.2f} ({verdict} the goal <= {GOAL_RATIO}; "
                            f"divided by the raw pooled httpx.Client's median); asend()/raw async "
                            f"ratio {aratio:.2f} (divided by the raw pooled httpx.AsyncClient's).")
-    from .agent_scale import measure
-
-    measure(report, quick=quick)
+    scale.measure(report, quick=quick)
     return report
 
 

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 from connector_kit.testkit.bench import BenchReport
+from connector_kit.testkit.bench.scale_variants import peak_rss_mb
 
 from .agent import API_KEY
-from .agent_scale import peak_rss_mb
 from .blocks import FLOW_PATH, frame
 
 LARGE_ROWS = 100_000

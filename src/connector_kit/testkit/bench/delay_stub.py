@@ -1,14 +1,17 @@
 """A delayed agent stub for benchmarks: asyncio HTTP/1.1 keep-alive server, run in its own process.
 
-Every POST waits ``--delay`` seconds (an agent thinking, without using CPU) and answers a
-Langflow-shaped JSON body; ``GET /__stats`` answers ``{"connects": n, "requests": m}`` so a
-benchmark can count the TCP connections a client opened per batch. One asyncio loop, no
-threads, and an ``asyncio.Protocol`` rather than streams (no task, reader or writer per
-connection; the wait is one timer): at 500 in flight and 2,500 requests a second the stub must
-cost far less CPU than the client, which is what is measured, on the same two cores. Binds
-127.0.0.1 only; prints its URL, serves until its stdin closes.
+Every POST waits ``--delay`` seconds (an agent thinking, without using CPU) and answers the
+kit's built-in Langflow sample (:data:`..faults.samples.LANGFLOW_SAMPLE`, trimmed from a real
+Langflow /run answer, which AgentBlock's langflow extractor reads); ``GET /__stats`` answers
+``{"connects": n, "requests": m}`` so a benchmark can count the TCP connections a client
+opened per batch. One asyncio loop, no threads, and an ``asyncio.Protocol`` rather than
+streams (no task, reader or writer per connection; the wait is one timer): at 500 in flight
+and 2,500 requests a second the stub must cost far less CPU than the client, which is what is
+measured, on the same two cores. Binds 127.0.0.1 only; prints its URL, serves until its stdin
+closes.
 
-Run: ``python -m benchmarks.stub --delay 0.2``.
+Run: ``python -m connector_kit.testkit.bench.delay_stub --delay 0.2`` (the AgentBlock-at-scale
+benchmark starts it through :func:`.servers.server_process` with :data:`STUB_SCRIPT`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ import asyncio
 import json
 import sys
 
-from .agent import LANGFLOW_RESPONSE
+from ..faults.samples import LANGFLOW_SAMPLE
+
+#: What :func:`.servers.server_process` runs (``python -c``): the stub, from any working folder.
+#: Ctrl-C reaches the stub too (same process group); it then exits quietly, no traceback.
+STUB_SCRIPT = ("import sys; from connector_kit.testkit.bench.delay_stub import main; "
+               "main(sys.argv[1:])")
 
 #: Largest request head or body accepted (bounded reads); a bigger one closes the connection.
 MAX_REQUEST = 1024 * 1024
@@ -29,7 +37,7 @@ class _Counters:
         self.delay = delay
         self.connects = 0
         self.requests = 0
-        body = json.dumps(LANGFLOW_RESPONSE).encode()
+        body = json.dumps(LANGFLOW_SAMPLE).encode()
         self.answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                        + str(len(body)).encode() + b"\r\n\r\n" + body)
 
@@ -116,7 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
-    asyncio.run(_main(args.delay))
+    try:
+        asyncio.run(_main(args.delay))
+    except KeyboardInterrupt:  # Ctrl-C in the terminal: the benchmark stops, and so do we
+        sys.exit(130)
 
 
 if __name__ == "__main__":
