@@ -7,6 +7,8 @@ connector), measured through the public APIs of the connector and the kit.
 - :mod:`.runner`: run benchmarks in turn, print, write (:class:`BenchRun` per benchmark).
 - :mod:`.target`: ``connector-kit bench TARGET`` (:mod:`.retry`, :mod:`.timeout`,
   :mod:`.replay`, :mod:`.execution`, on the loopback server of :mod:`.loopback`).
+- :mod:`.scale`: ``connector-kit bench --scale``, AgentBlock at hundreds in flight against the
+  delayed stub of :mod:`.delay_stub`, each variant in a child process (:mod:`.scale_variants`).
 
 The comparisons of the built-in connectors against raw httpx, raw Monty and the peer live in
 the repo's ``benchmarks/`` (``python benchmarks/run.py``), on top of this package.
