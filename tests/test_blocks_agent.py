@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import logging
-import time
+import sys
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -278,14 +281,28 @@ def test_connector_kwargs_reach_the_connector(srv: FaultServer) -> None:
             pd.DataFrame({"question": ["hi"]}))
 
 
-def test_rows_run_concurrently(srv: FaultServer) -> None:
-    srv.set_default(lambda r: Reply(status=200, body=json.dumps(RESPONSE).encode(), delay=0.1))
-    started = time.perf_counter()
+def test_rows_run_concurrently_up_to_max_concurrency(srv: FaultServer) -> None:
+    # Each request is held by the server until 8 are in flight at once (bounded by a timeout,
+    # after which it answers anyway): the peak the server saw is what the block sent.
+    lock, full = threading.Lock(), threading.Event()
+    counts = {"in_flight": 0, "peak": 0}
+
+    def held(request: ReceivedRequest) -> Reply:
+        with lock:
+            counts["in_flight"] += 1
+            counts["peak"] = max(counts["peak"], counts["in_flight"])
+            if counts["in_flight"] >= 8:
+                full.set()
+        full.wait(timeout=5)
+        with lock:
+            counts["in_flight"] -= 1
+        return json_reply(RESPONSE)
+
+    srv.set_default(held)
     df = pd.DataFrame({"question": [f"q{i}" for i in range(16)]})
     out = make_block(srv, max_concurrency=8).generate(df)
-    elapsed = time.perf_counter() - started
     assert out["response_error"].isna().all()
-    assert elapsed < 0.9, f"16 rows x 0.1 s at max_concurrency=8 took {elapsed:.2f} s"
+    assert full.is_set() and counts["peak"] == 8  # reached the cap, never beyond it
 
 
 def test_generate_works_inside_a_running_event_loop(srv: FaultServer) -> None:
@@ -370,14 +387,44 @@ def test_duplicate_index_labels_are_kept(srv: FaultServer) -> None:
 
 
 @pytest.mark.parametrize("arrow_safe", [False, True])
-def test_a_key_echoed_by_the_server_is_masked_in_the_output(srv: FaultServer, arrow_safe: bool) -> None:
-    # masked as each row finishes (the output column is then not redacted again at the end)
+@pytest.mark.parametrize("encode", [
+    str, lambda key: base64.b64encode(f"user:{key}".encode()).decode(),
+    lambda key: key.encode().hex()], ids=["as-written", "base64", "hex"])
+def test_a_key_echoed_by_the_server_is_masked_in_the_output(
+    srv: FaultServer, arrow_safe: bool, encode: Callable[[str], str]
+) -> None:
+    # masked as each row finishes (the output column is then not redacted again at the end),
+    # in every form the kit masks elsewhere: a server may reflect an Authorization header
     echo = copy.deepcopy(RESPONSE)
-    echo["outputs"][0]["outputs"][0]["results"]["message"]["text"] = f"your key is {API_KEY}"
+    echoed = encode(API_KEY)
+    echo["outputs"][0]["outputs"][0]["results"]["message"]["text"] = f"your key is {echoed}"
     srv.set_default(lambda r: json_reply(echo))
     out = make_block(srv, arrow_safe=arrow_safe).generate(pd.DataFrame({"question": ["leak?", "again"]}))
     cells = [cell if isinstance(cell, str) else json.dumps(cell) for cell in out["response"]]
-    assert all(API_KEY not in cell and "your key is ***" in cell for cell in cells)
+    assert all(echoed not in cell and "your key is " in cell and "***" in cell for cell in cells)
+    assert out["response_error"].isna().all()
+
+
+class DeepLangflow(LangflowConnector):
+    """A real Langflow connector whose parsed answer nests the key deeper than Python recurses:
+    what a custom connector may hand the block (a JSON body that deep is refused earlier)."""
+
+    def parse_response(self, response: dict[str, Any]) -> dict[str, Any]:
+        deep: Any = [API_KEY]
+        for _ in range(sys.getrecursionlimit() + 100):
+            deep = [deep]
+        return {**super().parse_response(response), "deep": deep}
+
+
+def test_an_answer_too_deep_to_check_for_secrets_is_a_row_error(
+    srv: FaultServer, restore_registry: None
+) -> None:
+    ConnectorRegistry.register("deep_langflow")(DeepLangflow)
+    out = make_block(srv, agent_framework="deep_langflow").generate(
+        pd.DataFrame({"question": ["deep"]}))
+    assert out["response"][0] is None  # not kept: the key may be in it
+    error = out["response_error"][0]
+    assert "nested too deeply to be checked for secrets" in error and API_KEY not in error
 
 
 def test_a_single_message_dict_is_wrapped_in_a_list(srv: FaultServer) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..connectors._secrets import MASK, is_secret_name, redact
+from ..connectors._secrets import MASK, is_secret_name, redact, secret_forms
 
 _QUERY_SECRET = re.compile(r"([?&;]([^=&;#\s'\"]*)=)([^&;#\s'\"]*)")
 
@@ -75,41 +75,46 @@ def redact_deep(value: Any, secrets: list[str]) -> Any:
     return value
 
 
+#: Nesting :func:`_holds_secret` looks into before it answers "maybe" (recursion stays bounded).
+_WALK_DEPTH = 100
 #: Characters JSON text escapes: a secret holding one may not appear verbatim in the JSON text.
 _JSON_ESCAPED = frozenset('"\\') | frozenset(map(chr, range(0x20)))
 
 
 def _may_hold_secret(value: Any, secrets: list[str]) -> bool:
-    """False only when no string in ``value`` holds a secret; cheap for JSON-shaped values.
+    """False only when no string in ``value`` holds a secret in any form; cheap for JSON-shaped
+    values.
 
-    The JSON text of a response holds every string of it (keys included) verbatim, unless a
-    secret has a character JSON escapes; one C-level dump and a substring search per secret
-    replace a Python walk over every node (the walk was a quarter of AgentBlock's own CPU per
-    row). A value JSON cannot dump, or such a secret, takes the walk.
+    Every form :func:`redact` masks is looked for (as written, URL-encoded, base64, hex: a
+    server may echo a key in an ``Authorization: Basic`` header it reflects). The JSON text of
+    a response holds every string of it (keys included) verbatim, unless a form has a
+    character JSON escapes; one C-level dump and a substring search per form replace a Python
+    walk over every node (the walk was a quarter of AgentBlock's own CPU per row). A value JSON
+    cannot dump, or such a form, takes the walk.
     """
-    wanted = [s for s in secrets if s and len(s) >= 4]
-    if not wanted:
+    forms = secret_forms(secrets)
+    if not forms:
         return False
-    if not any(_JSON_ESCAPED.intersection(s) for s in wanted):
+    if not any(_JSON_ESCAPED.intersection(form) for form in forms):
         try:
             text = json.dumps(value, ensure_ascii=False, check_circular=False)
         except (TypeError, ValueError, RecursionError):
             pass
         else:
-            return any(s in text for s in wanted)
-    return _holds_secret(value, secrets, 0)
+            return any(form in text for form in forms)
+    return _holds_secret(value, forms, 0)
 
 
-def _holds_secret(value: Any, secrets: list[str], depth: int) -> bool:
+def _holds_secret(value: Any, forms: list[str], depth: int) -> bool:
     if isinstance(value, str):
-        return any(s and len(s) >= 4 and s in value for s in secrets)
-    if depth > 100:
-        return False
+        return any(form in value for form in forms)
+    if depth > _WALK_DEPTH:
+        return True  # too deep to tell here: redact_deep walks it (or fails the row)
     if isinstance(value, Mapping):
-        return any(_holds_secret(k, secrets, depth + 1) or _holds_secret(v, secrets, depth + 1)
+        return any(_holds_secret(k, forms, depth + 1) or _holds_secret(v, forms, depth + 1)
                    for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_holds_secret(v, secrets, depth + 1) for v in value)
+        return any(_holds_secret(v, forms, depth + 1) for v in value)
     return False
 
 
