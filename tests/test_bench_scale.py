@@ -89,3 +89,10 @@ def test_the_package_refuses_a_bad_level_too() -> None:
         scale.check_concurrencies([10, 0])
     with pytest.raises(ValueError, match="at least one"):
         scale.check_concurrencies([])
+
+
+def test_cassettes_without_a_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["bench", "--scale", "--cassettes", "cassettes/langgraph"])
+    assert exited.value.code == 2
+    assert "--cassettes belongs to a TARGET" in capsys.readouterr().err
