@@ -34,7 +34,11 @@ _QUEUED, _RUNNING, _CANCELLED = 0, 1, 2
 #: Longest a finished result waits for a loop wake-up shared with later results (seconds).
 _HOLD_SECS = 0.001
 #: A worker holds a result (no wake-up) while at least this many jobs per thread are queued.
-_HOLD_QUEUED = 2
+#: One: the thread that wakes the loop still has a job to take, so no thread waits for the
+#: loop's turn-around, and each wake-up settles more results. Measured against 2 on a quiet
+#: machine (``aexecute_code`` x8, 30 interleaved rounds, twice): 0.68 / 0.68 of the raw loop
+#: against 0.66 / 0.64, the loop thread's CPU 47 against 56 us a run; x32 unchanged.
+_HOLD_QUEUED = 1
 
 _Item = tuple[asyncio.Future[Any], Any, "BaseException | None"]
 
