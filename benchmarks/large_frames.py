@@ -198,9 +198,11 @@ def large_frames(report: BenchReport, url: str, *, quick: bool) -> None:
     rows = 5_000 if quick else LARGE_ROWS
     runs = [("AgentBlock, cells = response dicts", False),
             ("AgentBlock arrow_safe, cells = JSON text", True)]
+    tenths: list[list[float]] = []
     for variant, arrow_safe in runs:
         run = measure_largeframe(url, rows, arrow_safe)
         report.rows.append(_large_row(variant, run))
+        tenths.append(run["tenths_rows_per_s"])
         if run["failed"]:
             report.notes.append(f"large frame: {run['failed']} of {rows} rows failed ({variant})")
     measured = report.rows[-len(runs):]
@@ -219,6 +221,14 @@ def large_frames(report: BenchReport, url: str, *, quick: bool) -> None:
         "(output_text_mb): memory follows the output -- the response dicts themselves (~20 Python "
         "objects a row), or their JSON text with arrow_safe -- stored as each row finishes."
     )
+    # Every tenth, not only the two ends: one tenth is ~3-4 s, and the client's CPU per row
+    # swings by ~0.3x between tenths anywhere in the run on this machine (measured in one
+    # quiet run: 228-330 us of user CPU a row), so the series shows whether rows/s falls as
+    # rows accumulate better than one ratio of two tenths does.
+    report.notes.append(
+        "large frame, rows/s in each tenth of the rows, first to last: "
+        + "; ".join(f"{row['variant']}: " + " / ".join(f"{rate:,.0f}" for rate in run_rates)
+                    for row, run_rates in zip(measured, tenths, strict=True)) + ".")
 
 
 def _main(argv: list[str] | None = None) -> None:
