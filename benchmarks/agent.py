@@ -32,37 +32,13 @@ from typing import Any
 import httpx
 
 from connector_kit.testkit.bench import BenchReport, Series, scale
+from connector_kit.testkit.faults.samples import LANGFLOW_BENCH_SAMPLE
 
 GOAL_RATIO = 1.1
 
-#: A Langflow /run answer, trimmed but of the real shape (text, session id, Agent Steps).
-LANGFLOW_RESPONSE: dict[str, Any] = {
-    "session_id": "bench-session",
-    "outputs": [{
-        "inputs": {"input_value": "what is 2+3?"},
-        "outputs": [{
-            "results": {"message": {
-                "text_key": "text",
-                "text": "The answer is 5.",
-                "data": {
-                    "text": "The answer is 5.",
-                    "sender": "Machine",
-                    "content_blocks": [{
-                        "title": "Agent Steps",
-                        "contents": [
-                            {"type": "tool_use", "name": "evaluate_expression",
-                             "tool_input": {"expression": "2+3"},
-                             "output": {"content": "{\"result\": \"5\"}", "status": "success"}},
-                            {"type": "text", "text": "The answer is 5."},
-                        ],
-                    }],
-                },
-                "session_id": "bench-session",
-            }},
-            "artifacts": {"message": "The answer is 5.", "type": "object"},
-        }],
-    }],
-}
+#: A Langflow /run answer, trimmed but of the real shape (text, session id, Agent Steps): the
+#: delayed stub's answer too, so every AgentBlock benchmark reads the same body.
+LANGFLOW_RESPONSE: dict[str, Any] = LANGFLOW_BENCH_SAMPLE
 
 
 @dataclass

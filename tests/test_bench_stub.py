@@ -16,7 +16,7 @@ import pytest
 from connector_kit.connectors import LangflowConnector
 from connector_kit.testkit.bench import server_process
 from connector_kit.testkit.bench.delay_stub import MAX_REQUEST, STUB_SCRIPT
-from connector_kit.testkit.faults.samples import LANGFLOW_SAMPLE
+from connector_kit.testkit.faults.samples import LANGFLOW_BENCH_SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,8 @@ def test_the_stub_keeps_connections_alive_and_counts_them(stub_url: str) -> None
         answers = [client.post(stub_url + "/api/v1/run/f", json={"n": n}) for n in range(3)]
         after = client.get(stub_url + "/__stats").json()
     assert all(answer.status_code == 200 for answer in answers)
-    assert answers[0].json() == LANGFLOW_SAMPLE
-    assert LangflowConnector.extract_text(answers[0].json()) == LANGFLOW_SAMPLE["outputs"][0][
-        "outputs"][0]["results"]["message"]["text"]  # a body AgentBlock's extractor reads
+    assert answers[0].json() == LANGFLOW_BENCH_SAMPLE
+    assert LangflowConnector.extract_text(answers[0].json()) == "The answer is 5."  # AgentBlock reads it
     assert after["requests"] - before["requests"] == 3
     assert after["connects"] == before["connects"]  # all on the stats call's connection
     with httpx.Client(trust_env=False) as other:

@@ -1,8 +1,8 @@
 """A delayed agent stub for benchmarks: asyncio HTTP/1.1 keep-alive server, run in its own process.
 
-Every POST waits ``--delay`` seconds (an agent thinking, without using CPU) and answers the
-kit's built-in Langflow sample (:data:`..faults.samples.LANGFLOW_SAMPLE`, trimmed from a real
-Langflow /run answer, which AgentBlock's langflow extractor reads); ``GET /__stats`` answers
+Every POST waits ``--delay`` seconds (an agent thinking, without using CPU) and answers
+:data:`ANSWER` (the kit's trimmed Langflow sample ``faults.samples.LANGFLOW_BENCH_SAMPLE``,
+which AgentBlock's langflow extractor reads); ``GET /__stats`` answers
 ``{"connects": n, "requests": m}`` so a benchmark can count the TCP connections a client
 opened per batch. One asyncio loop, no threads, and an ``asyncio.Protocol`` rather than
 streams (no task, reader or writer per connection; the wait is one timer): at 500 in flight
@@ -21,12 +21,15 @@ import asyncio
 import json
 import sys
 
-from ..faults.samples import LANGFLOW_SAMPLE
+from ..faults.samples import LANGFLOW_BENCH_SAMPLE
 
 #: What :func:`.servers.server_process` runs (``python -c``): the stub, from any working folder.
 #: Ctrl-C reaches the stub too (same process group); it then exits quietly, no traceback.
 STUB_SCRIPT = ("import sys; from connector_kit.testkit.bench.delay_stub import main; "
                "main(sys.argv[1:])")
+
+#: The JSON body of every answer to a POST.
+ANSWER = json.dumps(LANGFLOW_BENCH_SAMPLE).encode()
 
 #: Largest request head or body accepted (bounded reads); a bigger one closes the connection.
 MAX_REQUEST = 1024 * 1024
@@ -37,7 +40,7 @@ class _Counters:
         self.delay = delay
         self.connects = 0
         self.requests = 0
-        body = json.dumps(LANGFLOW_SAMPLE).encode()
+        body = ANSWER
         self.answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                        + str(len(body)).encode() + b"\r\n\r\n" + body)
 

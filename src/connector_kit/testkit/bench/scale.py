@@ -39,7 +39,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .delay_stub import STUB_SCRIPT
+from .delay_stub import ANSWER, STUB_SCRIPT
 from .report import BenchReport, rounded
 from .runner import BenchRun, run_one
 from .scale_variants import NAMES
@@ -163,8 +163,10 @@ def measure(report: BenchReport, *, quick: bool, concurrencies: Sequence[int] | 
     report.notes.append(
         f"AgentBlock scale rows: efficiency = rows/s / ideal, ideal = concurrency / "
         f"{latency_s * 1000:g} ms agent latency; connects = TCP connections the stub accepted "
-        f"during the measured batch of concurrency x {waves} rows (after a warm-up wave); "
-        "cpu_us_per_row = the measuring process's CPU time over the batch / rows; cpu_vs_raw "
+        f"during the measured batch of concurrency x {waves} rows (after a warm-up wave); every "
+        f"answer is the same {len(ANSWER):,}-byte Langflow JSON body (at 500 in flight the "
+        "client is CPU-bound, so a larger body lowers efficiency); cpu_us_per_row = the "
+        "measuring process's CPU time over the batch / rows; cpu_vs_raw "
         "divides it by the 'httpx.AsyncClient (raw, 8 in flight per client)' row's at the same "
         "concurrency (one plain client is slower: httpcore's pool scan grows with the square of "
         "its connections); peak_rss_mb is "

@@ -38,6 +38,37 @@ LANGFLOW_SAMPLE: dict[str, Any] = {
         "component_display_name": "Chat Output", "component_id": "ChatOutput-dddd4",
     }]}],
 }
+#: The Langflow answer above cut down by hand to what the langflow extractor reads (text, session
+#: id, one Agent Steps block): 595 bytes of JSON. The delayed stub of the AgentBlock-at-scale
+#: benchmark answers it -- the body issue 17's figures were measured with (at 500 in flight
+#: the client is CPU-bound, so the body's size moves the result: see ``bench/scale.py``).
+LANGFLOW_BENCH_SAMPLE: dict[str, Any] = {
+    "session_id": "bench-session",
+    "outputs": [{
+        "inputs": {"input_value": "what is 2+3?"},
+        "outputs": [{
+            "results": {"message": {
+                "text_key": "text",
+                "text": "The answer is 5.",
+                "data": {
+                    "text": "The answer is 5.",
+                    "sender": "Machine",
+                    "content_blocks": [{
+                        "title": "Agent Steps",
+                        "contents": [
+                            {"type": "tool_use", "name": "evaluate_expression",
+                             "tool_input": {"expression": "2+3"},
+                             "output": {"content": "{\"result\": \"5\"}", "status": "success"}},
+                            {"type": "text", "text": "The answer is 5."},
+                        ],
+                    }],
+                },
+                "session_id": "bench-session",
+            }},
+            "artifacts": {"message": "The answer is 5.", "type": "object"},
+        }],
+    }],
+}
 LANGGRAPH_THREAD_SAMPLE: dict[str, Any] = {
     "thread_id": "01a20103-dcee-7263-aa0d-7ae1f9c7b989",
     "created_at": "2026-11-22T02:09:20.110403+00:00", "updated_at": "2026-11-22T02:09:20.110403+00:00",
