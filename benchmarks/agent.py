@@ -134,7 +134,7 @@ class LoopbackJSONServer:
 MESSAGES = [{"role": "user", "content": "what is 2+3?"}]
 PAYLOAD = {"output_type": "chat", "input_type": "chat", "input_value": "what is 2+3?",
            "session_id": "bench-session"}
-API_KEY = "bench-key-0123456789"
+API_KEY = "fake-bench-key-0123456789"  # a fake: the loopback servers check nothing
 HEADERS = {"Content-Type": "application/json", "x-api-key": API_KEY}
 
 

@@ -51,7 +51,7 @@ from connector_kit.testkit.faults.server import FaultServer
 from connector_kit.testkit.kit import ConnectorTestKit
 
 FRAMEWORKS = ("langflow", "langgraph")
-API_KEY = "bench-key-0123456789abcdef"
+API_KEY = "fake-bench-key-0123456789abcdef"  # a fake, scrubbed like a real one
 QUICK_CERTIFY = "langgraph"
 
 _CATALOGUES = {

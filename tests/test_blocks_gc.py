@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from benchmarks.agent import LANGFLOW_RESPONSE as RESPONSE
 
 from connector_kit.blocks import AgentBlock, RowFailedError, _gc
 from connector_kit.connectors import LangflowConnector
+from connector_kit.testkit.faults.samples import LANGFLOW_BENCH_SAMPLE as RESPONSE
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 QUESTIONS = [f"q{i}" for i in range(12)]

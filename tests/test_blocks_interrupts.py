@@ -20,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from benchmarks.agent import LANGFLOW_RESPONSE as RESPONSE
 
 from connector_kit.blocks import AgentBlock, AgentResponseExtractorBlock, BaseBlock, PythonInterpreterBlock
 from connector_kit.connectors import ConnectorRegistry, LangflowConnector
+from connector_kit.testkit.faults.samples import LANGFLOW_BENCH_SAMPLE as RESPONSE
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
 QUESTIONS = ["a", "b", "c", "stop", "d", "e"]

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from benchmarks.agent import LANGFLOW_RESPONSE
 
 from connector_kit.connectors import (
     ConnectorConfig,
@@ -28,6 +27,7 @@ from connector_kit.connectors import (
     RetryPolicy,
 )
 from connector_kit.testkit.faults import FaultServer, Reply
+from connector_kit.testkit.faults.samples import LANGFLOW_BENCH_SAMPLE as LANGFLOW_RESPONSE
 
 URL = "http://agent.test/api/v1/run/flow"
 FAKE_KEY = "fake-key-for-tests-0000"
