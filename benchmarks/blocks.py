@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from connector_kit.testkit.bench import BenchReport, Series
+from connector_kit.testkit.bench.scale_variants import peer_agent_block
 
 from .agent import API_KEY, LANGFLOW_RESPONSE
 
@@ -209,14 +210,7 @@ def measure_sdg_hub(url: str, rows: int, concurrency: int, report: BenchReport) 
     if importlib.util.find_spec("sdg_hub") is None:
         return None
     try:
-        # Through importlib, typed Any: mypy then passes with and without the peer installed.
-        PeerAgentBlock: Any = importlib.import_module("sdg_hub.core.blocks").AgentBlock
-
-        block = PeerAgentBlock(
-            block_name="peer", agent_framework="langflow", agent_url=url + FLOW_PATH,
-            agent_api_key=API_KEY, input_cols={"messages": "question"}, output_cols=["response"],
-            async_mode=True, max_concurrency=concurrency, timeout=30,
-        )
+        block = peer_agent_block(url + FLOW_PATH, API_KEY, concurrency, timeout=30)
         df = frame(rows)
         started = time.perf_counter()
         block.generate(df)

@@ -109,18 +109,23 @@ def _raw8(url: str, concurrency: int, rows: int, mark: Callable[[], None]) -> Me
     return _raw(url, concurrency, rows, mark, per_client=8)
 
 
-def _peer(url: str, concurrency: int, rows: int, mark: Callable[[], None]) -> Measurement:
+def peer_agent_block(agent_url: str, api_key: str, concurrency: int, timeout: float) -> Any:
+    """sdg-hub's (the published package's) AgentBlock on ``question`` -> ``response``, in
+    ``async_mode`` with ``max_concurrency = concurrency``; ImportError if it is not installed."""
     # sdg-hub imports litellm, which fetches its model price map from the internet at import
     # unless told to use its bundled copy: benchmarks talk to loopback only.
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     # Looked up at run time (Any to mypy), so type-checking passes with the peer installed or not.
     PeerAgentBlock: Any = importlib.import_module("sdg_hub.core.blocks").AgentBlock
-
-    block = PeerAgentBlock(
-        block_name="peer", agent_framework="langflow", agent_url=url + FLOW_PATH,
-        agent_api_key=FAKE_API_KEY, input_cols={"messages": "question"}, output_cols=["response"],
-        async_mode=True, max_concurrency=concurrency, timeout=60,
+    return PeerAgentBlock(
+        block_name="peer", agent_framework="langflow", agent_url=agent_url,
+        agent_api_key=api_key, input_cols={"messages": "question"}, output_cols=["response"],
+        async_mode=True, max_concurrency=concurrency, timeout=timeout,
     )
+
+
+def _peer(url: str, concurrency: int, rows: int, mark: Callable[[], None]) -> Measurement:
+    block = peer_agent_block(url + FLOW_PATH, FAKE_API_KEY, concurrency, timeout=60)
     df = _frame(rows)
     block.generate(df.head(concurrency))
     mark()
