@@ -20,12 +20,20 @@ and tests can prove Langflow really called us), ``POST /stats/reset``, ``GET /he
 ``POST /down/v1/chat/completions`` drops the connection without answering: the "LLM down"
 flow points its base URL at ``/down/v1`` so the OpenAI client sees a connection error,
 deterministically and without relying on a port staying unused.
+
+Drift switches (for the kit's own drift tests, which show drift catching what an LLM or
+framework upgrade changes): ``CONNECTOR_KIT_FAKE_DRIFT`` in the server's environment, a
+comma-separated list of :data:`SWITCHES`. ``answer_text`` rewords the final answer after a
+tool result (``"The result is <result>. ..."``); ``usage`` reports other token counts
+(:data:`DRIFTED_USAGE`). An unknown name stops the server at start (exit 2), so a misspelt
+switch cannot pass for "the fake changed nothing". Without the variable nothing changes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 import threading
@@ -40,6 +48,10 @@ ARITH = re.compile(r"\d+(?:\.\d+)?(?:\s*[-+*/]\s*\d+(?:\.\d+)?)+")
 SIGN = re.compile(r"Sign as ([\w-]+)\.")
 #: Fixed token usage, as in the reference samples (Langflow reports it under properties.usage).
 USAGE = {"prompt_tokens": 20, "completion_tokens": 10, "total_tokens": 30}
+#: The usage the ``usage`` drift switch reports instead (a tokenizer or prompt change).
+DRIFTED_USAGE = {"prompt_tokens": 26, "completion_tokens": 13, "total_tokens": 39}
+#: The drift switches this fake knows (see the module docstring).
+SWITCHES = frozenset({"answer_text", "usage"})
 #: Cap on the number of logged lines, so a long session cannot fill the disk.
 MAX_LOG_LINES = 2000
 
@@ -86,6 +98,25 @@ def pick_tool(tools: list[dict[str, Any]]) -> tuple[str, str]:
     return chosen.get("function", {}).get("name", "calculator"), arg
 
 
+def drift_switches(raw: str) -> frozenset[str]:
+    """The switches named in ``raw`` (``CONNECTOR_KIT_FAKE_DRIFT``); ValueError on an unknown one."""
+    named = frozenset(s.strip() for s in raw.split(",") if s.strip())
+    unknown = sorted(named - SWITCHES)
+    if unknown:
+        raise ValueError(f"unknown drift switch(es) {', '.join(unknown)} in "
+                         f"CONNECTOR_KIT_FAKE_DRIFT; this fake knows {', '.join(sorted(SWITCHES))}")
+    return named
+
+
+#: The switches this server runs with (set once in main(); none when imported).
+DRIFT: frozenset[str] = frozenset()
+
+
+def usage() -> dict[str, int]:
+    """The token usage every answer reports."""
+    return dict(DRIFTED_USAGE if "usage" in DRIFT else USAGE)
+
+
 def decide(body: dict[str, Any]) -> dict[str, Any]:
     """The assistant message for a request: the whole deterministic rule set."""
     messages = body.get("messages") or []
@@ -102,7 +133,8 @@ def decide(body: dict[str, Any]) -> dict[str, Any]:
                 result = str(parsed["result"])
         except ValueError:
             pass
-        return {"role": "assistant", "content": f"The answer is {result}. (tool said: {said})"}
+        opening = "The result is" if "answer_text" in DRIFT else "The answer is"
+        return {"role": "assistant", "content": f"{opening} {result}. (tool said: {said})"}
     user_text = text_of(last.get("content")) if role == "user" else ""
     if not user_text:  # e.g. a system-only prompt: echo the last user message anywhere
         user_text = next((text_of(m.get("content")) for m in reversed(messages)
@@ -214,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
                 "model": body.get("model") or MODEL,
                 "choices": [{"index": 0, "message": message, "logprobs": None,
                              "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
-                "usage": USAGE,
+                "usage": usage(),
             })
 
     def _stream(self, body: dict[str, Any], message: dict[str, Any]) -> None:
@@ -240,7 +272,7 @@ class Handler(BaseHTTPRequestHandler):
             events.extend(chunk({"content": w}) for w in words)
             events.append(chunk({}, "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
-            events.append({**base, "choices": [], "usage": USAGE})
+            events.append({**base, "choices": [], "usage": usage()})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -259,11 +291,18 @@ class Server(ThreadingHTTPServer):
 
 
 def main(argv: list[str]) -> int:
+    global DRIFT
     if len(argv) != 2 or not argv[1].isdigit():
         print("usage: fake_openai.py PORT", file=sys.stderr)
         return 2
+    try:
+        DRIFT = drift_switches(os.environ.get("CONNECTOR_KIT_FAKE_DRIFT", ""))
+    except ValueError as err:
+        print(f"fake_openai.py: {err}", file=sys.stderr)
+        return 2
     server = Server(("127.0.0.1", int(argv[1])), Handler)
-    log(f"fake OpenAI server on http://127.0.0.1:{argv[1]}/v1 (model {MODEL})")
+    switches = f", drift switches: {', '.join(sorted(DRIFT))}" if DRIFT else ""
+    log(f"fake OpenAI server on http://127.0.0.1:{argv[1]}/v1 (model {MODEL}){switches}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
