@@ -25,7 +25,6 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -41,20 +40,6 @@ GOAL_RATIO = 1.1
 LANGFLOW_RESPONSE: dict[str, Any] = LANGFLOW_BENCH_SAMPLE
 
 
-@dataclass
-class LoopbackRequest:
-    """One request the server saw, with the client port it came from."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    client_port: int
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     disable_nagle_algorithm = True
@@ -62,11 +47,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if length:
+            self.rfile.read(length)
         owner = self.server.owner
-        owner.record(LoopbackRequest(self.command, self.path,
-                                     {k.lower(): v for k, v in self.headers.items()}, body,
-                                     int(self.client_address[1])))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(owner.body)))
@@ -88,31 +71,18 @@ class _Server(ThreadingHTTPServer):
 class LoopbackJSONServer:
     """``with LoopbackJSONServer() as srv:`` -> ``srv.url``; every request gets ``body`` (JSON).
 
-    Records each request (``srv.requests``) with the client port, so a test can count the
-    TCP connections a client opened (``srv.client_ports``).
+    A stdlib keep-alive server in a thread: the per-call benchmark's divisor and ours meet
+    the same server. (Tests count connections on the kit's own ``FaultServer``.)
     """
 
-    def __init__(self, body: Any = None, *, record: bool = True) -> None:
+    def __init__(self, body: Any = None) -> None:
         self.body = json.dumps(LANGFLOW_RESPONSE if body is None else body).encode()
-        self.requests: list[LoopbackRequest] = []
-        self._record = record
-        self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
-
-    def record(self, request: LoopbackRequest) -> None:
-        if self._record:
-            with self._lock:
-                self.requests.append(request)
-
-    @property
-    def client_ports(self) -> set[int]:
-        with self._lock:
-            return {request.client_port for request in self.requests}
 
     def start(self) -> LoopbackJSONServer:
         self._thread.start()
@@ -198,7 +168,7 @@ def run(*, quick: bool = False) -> BenchReport:
         name="agent",
         title=f"Agent connector latency on loopback ({n} calls per variant, median and p95 in ms)",
     )
-    with LoopbackJSONServer(record=False) as server:
+    with LoopbackJSONServer() as server:
         url = f"{server.url}/api/v1/run/bench-flow"
         config = ConnectorConfig(url=url, api_key=API_KEY, timeout=30.0)
 

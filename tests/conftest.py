@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from benchmarks.agent import LoopbackJSONServer
 
 from connector_kit.connectors import ConnectorRegistry, FakeClock
 from connector_kit.testkit.faults.server import FaultServer
@@ -31,13 +30,6 @@ def server(_fault_server: FaultServer) -> Iterator[FaultServer]:
     _fault_server.reset()
     yield _fault_server
     _fault_server.reset()
-
-
-@pytest.fixture
-def keepalive_server() -> Iterator[LoopbackJSONServer]:
-    """A stdlib HTTP/1.1 keep-alive JSON server that records each request's client port."""
-    with LoopbackJSONServer() as srv:
-        yield srv
 
 
 @pytest.fixture

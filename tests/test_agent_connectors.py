@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from benchmarks.agent import LoopbackJSONServer
 from pydantic import ValidationError
 
 from connector_kit.connectors import (
@@ -565,8 +564,8 @@ def test_send_with_a_bad_url_is_a_config_error(url: str | None) -> None:
 # -- the pooled client and its lifecycle -----------------------------------------------------
 
 
-def test_the_http_client_is_created_lazily_and_reused(keepalive_server: LoopbackJSONServer) -> None:
-    connector = track(LangflowConnector(config=ConnectorConfig(url=keepalive_server.url + FLOW, timeout=7.5,
+def test_the_http_client_is_created_lazily_and_reused(server: FaultServer) -> None:
+    connector = track(LangflowConnector(config=ConnectorConfig(url=server.url + FLOW, timeout=7.5,
                                                                max_retries=2)))
     assert connector._http_client is None
     client = connector._get_http_client()
@@ -575,19 +574,19 @@ def test_the_http_client_is_created_lazily_and_reused(keepalive_server: Loopback
     for _ in range(5):
         connector.send(USER, "s")
     assert connector._get_http_client() is client
-    assert len(keepalive_server.requests) == 5
-    assert len(keepalive_server.client_ports) == 1
+    assert len(server.requests) == 5
+    assert server.connections == 1
     connector.close()
 
 
-def test_asend_reuses_one_connection(keepalive_server: LoopbackJSONServer) -> None:
+def test_asend_reuses_one_connection(server: FaultServer) -> None:
     async def main() -> None:
-        async with LangflowConnector(config=ConnectorConfig(url=keepalive_server.url + FLOW)) as connector:
+        async with LangflowConnector(config=ConnectorConfig(url=server.url + FLOW)) as connector:
             for _ in range(5):
                 await connector.asend(USER, "s")
 
     asyncio.run(main())
-    assert len(keepalive_server.client_ports) == 1
+    assert server.connections == 1
 
 
 def test_close_and_context_managers(server: FaultServer) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from benchmarks.agent import LoopbackJSONServer
 
 from connector_kit.connectors import (
     CallStats,
@@ -152,39 +151,39 @@ def test_constructor_defaults_and_validation() -> None:
 # -- pooling ----------------------------------------------------------------------------------
 
 
-def test_sync_calls_reuse_one_connection(keepalive_server: LoopbackJSONServer) -> None:
+def test_sync_calls_reuse_one_connection(server: FaultServer) -> None:
     with HttpClient(timeout=5) as client:
         first = client._sync_client()
         for i in range(8):
-            client.post_sync(keepalive_server.url + "/run", {"i": i})
+            client.post_sync(server.url + "/run", {"i": i})
         assert client._sync_client() is first
-    assert len(keepalive_server.requests) == 8
-    assert [r.json() for r in keepalive_server.requests] == [{"i": i} for i in range(8)]
-    assert len(keepalive_server.client_ports) == 1
+    assert len(server.requests) == 8
+    assert [r.json() for r in server.requests] == [{"i": i} for i in range(8)]
+    assert server.connections == 1
 
 
-def test_async_calls_reuse_one_connection(keepalive_server: LoopbackJSONServer) -> None:
+def test_async_calls_reuse_one_connection(server: FaultServer) -> None:
     async def main() -> None:
         async with HttpClient(timeout=5) as client:
             first = client._async_client()
             for i in range(8):
-                await client.post(keepalive_server.url + "/run", {"i": i})
+                await client.post(server.url + "/run", {"i": i})
             assert client._async_client() is first
 
     asyncio.run(main())
-    assert len(keepalive_server.requests) == 8
-    assert len(keepalive_server.client_ports) == 1
+    assert len(server.requests) == 8
+    assert server.connections == 1
 
 
-def test_close_drops_the_pool_and_a_new_one_is_made(keepalive_server: LoopbackJSONServer) -> None:
+def test_close_drops_the_pool_and_a_new_one_is_made(server: FaultServer) -> None:
     client = new_client(timeout=5)
-    client.post_sync(keepalive_server.url, {})
+    client.post_sync(server.url, {})
     first = client._sync_client()
     client.close()
     client.close()  # twice is fine
-    client.post_sync(keepalive_server.url, {})
+    client.post_sync(server.url, {})
     assert client._sync_client() is not first
-    assert len(keepalive_server.client_ports) == 2
+    assert server.connections == 2
     client.close()
 
 
