@@ -59,6 +59,22 @@ def test_bench_scale_from_the_cli_prints_and_writes_the_report(
     assert all(row["failed"] == 0 and row["rows"] == 2 * scale.QUICK_WAVES for row in data["rows"])
 
 
+def test_a_target_and_scale_run_both_target_first_into_one_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "monty", "--scale", "--quick", "--concurrency", "2", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert printed.index("bench execution (quick)") < printed.index(f"bench {scale.NAME} (quick)")
+    assert "monty: code execution latency" in printed
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert written == ["README.md", f"{scale.NAME}.json", f"{scale.NAME}.md", "execution.json",
+                       "execution.md", "execution.png", "summary.md"]
+    # Each file once, though the folder's README and summary are rewritten after each job.
+    assert f"Wrote {len(written)} file(s) to {tmp_path}" in printed
+    headline = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert headline.index("monty: code execution latency") < headline.index("AgentBlock at scale")
+
+
 def test_bench_with_neither_target_nor_scale_says_what_to_type(
         capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:

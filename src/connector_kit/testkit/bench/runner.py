@@ -62,7 +62,7 @@ def run_all(jobs: Sequence[tuple[str, Callable[[], BenchRun]]], *, quick: bool,
     out = console or make_console()
     skipped: dict[str, str] = {}
     failed = False
-    written = 0
+    written: set[Path] = set()  # the folder's README/summary are rewritten after each job
     for name, job in jobs:
         out.print(f"[bold]bench {name}[/]{' (quick)' if quick else ''} ...")
         result = job()
@@ -78,8 +78,8 @@ def run_all(jobs: Sequence[tuple[str, Callable[[], BenchRun]]], *, quick: bool,
             failed = True
         if out_dir is not None:
             reports = [result.report] if result.report is not None else []
-            written += len(write_results(reports, out_dir, command=command, skipped=skipped,
+            written.update(write_results(reports, out_dir, command=command, skipped=skipped,
                                          order=order))
     if out_dir is not None:
-        out.print(f"Wrote {written} file(s) to {out_dir}", markup=False)
+        out.print(f"Wrote {len(written)} file(s) to {out_dir}", markup=False)
     return 1 if failed else 0
