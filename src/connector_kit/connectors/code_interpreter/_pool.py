@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import os
-import sys
 import threading
 import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ..._missing import cache_missing
 from ..exceptions import CodeExecutionSetupError
 from ._dispatch import Dispatcher
 from .limits import LimitsMemo
@@ -49,27 +48,10 @@ def load_monty() -> ModuleType:
 
 
 def cache_missing_opentelemetry() -> None:
-    """Make pydantic-monty's per-call ``import opentelemetry.context`` fail fast.
-
-    pydantic-monty 1.4 imports ``opentelemetry.context`` twice per run to capture the trace
-    context. When OpenTelemetry is not installed, that failed import searches every
-    ``sys.path`` entry each time: ~0.2 ms, more than the rest of a warm execution. Python
-    caches a missing module as ``sys.modules[name] = None``; we do that, only when the
-    package cannot be found at all, for the package and for ``opentelemetry.context``: with
-    only the package cached, each import still takes the import lock and walks to the parent
-    (5.5 us, measured); with the submodule cached too it fails at once (1.4 us) -- host time
-    under the GIL on every run. (An OpenTelemetry installed later in the same process would
-    then need both entries removed from ``sys.modules``.)
-    """
-    if "opentelemetry" in sys.modules:
-        return
-    try:
-        missing = importlib.util.find_spec("opentelemetry") is None
-    except (ImportError, ValueError):
-        return
-    if missing:
-        for name in OPENTELEMETRY_MODULES:
-            sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    """Make pydantic-monty's per-run ``import opentelemetry.context`` (twice a run, ~0.2 ms
+    when OpenTelemetry is not installed: more than the rest of a warm execution) fail fast;
+    see :mod:`connector_kit._missing`."""
+    cache_missing(OPENTELEMETRY_MODULES)
 
 
 class WorkerPool:

@@ -28,6 +28,7 @@ import socket
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..._missing import cache_missing
 from ...connectors.exceptions import ConnectorKitError
 from .normalize import Normalizer
 from .scrub import PLACEHOLDER, Scrubber, SecretLeakError, is_auth_header, scan_text
@@ -40,6 +41,9 @@ RECORDED_ENCODING = "x-connector-kit-content-encoding"
 
 #: The kit's strict matching (registered matchers, see replay.py).
 KIT_MATCH_ON = ("method", "ck_path", "ck_body", "ck_auth")
+#: Optional packages vcrpy 9.4's httpx patcher imports on every cassette it enters.
+_VCRPY_OPTIONAL = (("httpx_curl_cffi",),
+                   ("pyreqwest", "pyreqwest.compatibility", "pyreqwest.compatibility.httpx"))
 
 
 class OfflineError(ConnectorKitError):
@@ -200,6 +204,10 @@ def kit_vcr(hooks: KitHooks | None, *, record_mode: str = "none",
         if not replay_only:
             config["decode_compressed_response"] = False  # decoded_keeping_encoding does it
             config["before_record_response"] = (decoded_keeping_encoding, hooks.response)
+    # vcrpy's httpx patcher also tries these two on every cassette it enters (132 us a
+    # replay when they are not installed; see connector_kit._missing).
+    for names in _VCRPY_OPTIONAL:
+        cache_missing(names)
     engine = vcr.VCR(**config)
     register_matchers(engine, hooks.normalizer if hooks is not None else None)
     engine.register_persister(KitPersister(list(extra_paths)))
