@@ -137,10 +137,22 @@ class Rig:
                     and top.read_text() == self._wanted_requirements())
 
     def install(self, *, quiet: bool = True) -> None:
-        """Create the rig's own venv and install its pinned requirements (uv from PyPI)."""
+        """Create the rig's own venv and install its pinned requirements (uv from PyPI).
+
+        One install at a time per venv: pytest-xdist workers start the session rig and its
+        variants (the drift-switch tests) together, and two installs into one venv (each
+        ``venv --clear``) would break it. Whoever waited finds it installed and returns.
+        """
         if self.installed():
             return
         self.home.mkdir(parents=True, exist_ok=True)
+        from filelock import FileLock  # portable (no fcntl on Windows); the file is never unlinked
+
+        with FileLock(str(self.home / "install.flock")):
+            if not self.installed():
+                self._install(quiet)
+
+    def _install(self, quiet: bool) -> None:
         if self.server_version is None and not self.committed_lock.exists():
             raise RigError(f"{self.committed_lock} is missing: restore it from git "
                            "(`git checkout -- live/`) before installing the rig.")
