@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from connector_kit.cli import main
-from connector_kit.testkit.diff.drift import Finding, compare_cassettes, drift_report
+from connector_kit.testkit.diff.drift import compare_cassettes, drift_report
+from connector_kit.testkit.diff.findings import Finding
 from connector_kit.testkit.diff.streams import lane_of, stream_events
 from connector_kit.testkit.recording.cassettes import (
     Cassette,
@@ -36,7 +37,7 @@ def test_sse_events_are_compared_one_by_one() -> None:
     a = _cassette(sse("hello", "1"), "text/event-stream")
     b = _cassette(sse("hullo", "2"), "text/event-stream")  # run_id is volatile: masked
     found = [(f.path, f.before, f.after) for f in compare_cassettes(a, b, LANGGRAPH)]
-    assert found == [("body[1].data.messages[0].content", "hello", "hullo")]
+    assert found == [("body[values 1].data.messages[0].content", "hello", "hullo")]
 
 
 def test_ndjson_events_are_compared_one_by_one() -> None:
@@ -46,7 +47,7 @@ def test_ndjson_events_are_compared_one_by_one() -> None:
     a = _cassette(ndjson("a", "b", "c"), "text/event-stream")
     b = _cassette(ndjson("a", "B", "c", "d"), "text/event-stream")
     found = {(f.path, f.change) for f in compare_cassettes(a, b, LANGFLOW)}
-    assert found == {("body[1].data.chunk", "changed"), ("body[3]", "added")}
+    assert found == {("body[token 2].data.chunk", "changed"), ("body[token 4]", "added")}
 
 
 def test_a_server_that_stops_compressing_is_reported() -> None:
@@ -126,8 +127,55 @@ def test_a_changed_payload_is_drift() -> None:
         events[_index(events, "token", 2)]["data"]["chunk"] = "CHANGED"
 
     drift = [f for f in _findings(_variant(reword)) if not f.informational]
-    assert len(drift) == 1 and drift[0].path.endswith(".data.chunk")
-    assert drift[0].after == "CHANGED"
+    assert [(f.path, f.after) for f in drift] == [("body[token 3 from <uuid>].data.chunk", "CHANGED")]
+
+
+def test_a_change_keeps_its_path_whatever_the_interleaving() -> None:
+    """An event is named by its producer and its number among that producer's events of its
+    name, not by its place in the stream, which moves with the interleaving: the same change
+    recorded twice gets the same path, so reports of two runs (or versions) line up."""
+    def reword(events: list[dict[str, Any]]) -> None:
+        events[_index(events, "token", 0, chunk="answer ")]["data"]["chunk"] = "result "
+
+    def reword_and_tool_ends_later(events: list[dict[str, Any]]) -> None:
+        reword(events)
+        token = _index(events, "token", 0, chunk="result ")
+        end = _index(events, "build_end")
+        assert end < token  # so the move below shifts the token's place in the stream
+        events.insert(token, events.pop(end))  # the tool's last event, after the token
+
+    paths = []
+    for edit in (reword, reword_and_tool_ends_later):
+        fresh = _variant(edit)
+        drift = [f for f in _findings(fresh) if not f.informational]
+        assert [(f.change, f.before, f.after) for f in drift] == [("changed", "answer ", "result ")]
+        paths.append(drift[0].path)
+    assert paths == ["body[token 2 from <uuid>].data.chunk"] * 2
+
+
+def test_one_change_seen_in_many_places_is_rolled_up(tmp_path: Path) -> None:
+    committed, fresh = tmp_path / "committed", tmp_path / "fresh"
+    committed.mkdir()
+    fresh.mkdir()
+    Cassette.load(STREAM).save(committed / "stream.yaml")
+    reworded = copy.deepcopy(Cassette.load(STREAM))  # hand-made: the answer reworded everywhere
+    body = reworded.interactions[0].response.body
+    reworded.interactions[0].response.body = body.replace("The answer is", "The result is")
+    reworded.save(fresh / "stream.yaml")
+    report = drift_report(committed, fresh, connector="langflow")
+    findings = [g for g in report.findings if not g.finding.informational]
+    [change] = report.changes  # every copy of the answer changed the same way
+    assert (change.before, change.after) == ('The answer is 5. (tool said: {"result": "5"})',
+                                             'The result is 5. (tool said: {"result": "5"})')
+    assert len(findings) > 10 and change.places == [
+        f"{g.finding.where} {g.finding.path}" for g in findings]
+    assert "body[end 1].data.result.outputs[0].outputs[0].messages[0].message" in change.places[-1]
+    assert f"Drift: {len(findings)} finding(s) in 1 of 1 scenario(s): 1 distinct change(s)." \
+        == report.summary()
+    text = report.to_text()
+    assert "Distinct changes:" in text and text.index("Distinct changes:") < text.index("Every finding:")
+    assert report.to_dict()["changes"][0]["places"] == change.places
+    assert "## Distinct changes" in report.to_markdown()
 
 
 def test_a_reordered_sequence_within_one_producer_is_drift() -> None:

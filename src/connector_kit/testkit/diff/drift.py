@@ -15,8 +15,10 @@ has masked what changes every run (ids, timestamps, ports):
 
 A finding seen in several scenarios (a server-wide content-type change, say) is reported
 once, with the scenarios it affects. Each says where it is (request and JSON path), what
-it was and what it is now. ``wire`` findings are changes on the HTTP level only;
-``outcome`` findings change what the connector hands to its users.
+it was and what it is now. ``wire`` findings are changes in what the server sent;
+``outcome`` findings change what the connector's parsed result says. A wire-only change
+still reaches users who keep the raw response (``AgentBlock``'s output column is that body,
+so a changed token usage lands in their frame): wire findings are drift too.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..recording.cassettes import Cassette, Interaction
 from ..recording.interception import RECORDED_ENCODING
 from ..recording.normalize import Normalizer, normalizer_for
 from ..recording.outcome import Outcome
+from .findings import Finding, GroupedFinding, ValueChange, short, table_cell, value_changes
 from .streams import StreamComparison, compare_event_names, compare_streams, stream_events
 
 #: Response headers whose change alters what a client does with the body.
@@ -46,58 +49,6 @@ _NOT_CASSETTES = frozenset({"scenarios.yaml", "certify.yaml"})
 
 class DriftError(ConnectorKitError):
     """A drift comparison could not start (a folder is missing)."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One difference between a committed and a fresh recording.
-
-    ``layer`` is ``"wire"`` (HTTP only) or ``"outcome"`` (what the connector returns);
-    ``where`` names the request (``POST /threads/<uuid>/runs/wait``) or ``outcome``;
-    ``path`` is the JSON path inside it (``body.messages[1].status``); ``change`` is
-    ``changed``, ``added``, ``removed``, ``type`` or ``interleaved`` (a stream whose
-    producers' events came in another order: ``informational``, not drift).
-    """
-
-    layer: str
-    where: str
-    path: str
-    change: str
-    before: Any = None
-    after: Any = None
-    informational: bool = False
-
-    def key(self) -> tuple[str, ...]:
-        return (self.layer, self.where, self.path, self.change, _json(self.before),
-                _json(self.after))
-
-    def describe(self) -> str:
-        place = f"{self.where} {self.path}".strip()
-        if self.change == "interleaved":
-            return (f"{place}: the same events per producer, interleaved differently "
-                    f"(informational: concurrent producers; {len(self.after or [])} events)")
-        if self.change == "added":
-            return f"{place}: added, now {_short(self.after)}"
-        if self.change == "removed":
-            return f"{place}: removed, was {_short(self.before)}"
-        return f"{place}: was {_short(self.before)}, now {_short(self.after)}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "where": self.where, "path": self.path,
-                "change": self.change, "was": self.before, "now": self.after,
-                "informational": self.informational}
-
-
-@dataclass
-class GroupedFinding:
-    """A finding and every scenario it was seen in."""
-
-    finding: Finding
-    scenarios: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.finding.to_dict(), "description": self.finding.describe(),
-                "scenarios": self.scenarios}
 
 
 @dataclass
@@ -141,6 +92,11 @@ class DriftReport:
         return [g for g in self.findings if g.finding.informational]
 
     @property
+    def changes(self) -> list[ValueChange]:
+        """The drift rolled up: each change (same was and now) once, with every place."""
+        return value_changes(self.findings)
+
+    @property
     def exit_code(self) -> int:
         """0: no drift; 1: drift; 2: nothing was compared (an empty verdict is no verdict)."""
         if not self.compared and not self.only_fresh:
@@ -157,11 +113,18 @@ class DriftReport:
             return (f"No drift: {len(self.compared)} scenario(s) in {self.fresh} match "
                     f"{self.committed} (status, headers, bodies, outcomes){notes}.")
         groups = [g for g in self.findings if not g.finding.informational]
+        changes = len(self.changes)
+        rolled = "" if changes == len(groups) else f": {changes} distinct change(s)"
         return (f"Drift: {len(groups)} finding(s) in {len(self.drifted_scenarios)} of "
-                f"{len(self.compared)} scenario(s){notes}.")
+                f"{len(self.compared)} scenario(s){rolled}{notes}.")
 
     def to_text(self) -> str:
         lines = [self.summary()]
+        changes = self.changes
+        if len(changes) < sum(len(c.places) for c in changes):  # some change is in several places
+            lines.append("  Distinct changes:")
+            lines += [f"  * {change.describe()}" for change in changes]
+            lines.append("  Every finding:")
         for group in self.findings:
             layer = "note" if group.finding.informational else group.finding.layer
             lines.append(f"  - [{layer}] {group.finding.describe()}  "
@@ -183,11 +146,19 @@ class DriftReport:
                       "|---|---|---|---|---|---|"]
             for group in self.findings:
                 f = group.finding
-                lines.append("| " + " | ".join(_cell(x) for x in (
+                lines.append("| " + " | ".join(table_cell(x) for x in (
                     f.layer, f.where, f.path or "-",
-                    "(absent)" if f.change == "added" else _short(f.before),
-                    "(absent)" if f.change == "removed" else _short(f.after),
+                    "(absent)" if f.change == "added" else short(f.before),
+                    "(absent)" if f.change == "removed" else short(f.after),
                     ", ".join(group.scenarios))) + " |")
+        changes = self.changes
+        if len(changes) < sum(len(c.places) for c in changes):
+            lines += ["", "## Distinct changes", "", "| change | was | now | places | scenarios |",
+                      "|---|---|---|---|---|"]
+            lines += ["| " + " | ".join(table_cell(x) for x in (
+                c.change, "(absent)" if c.change == "added" else short(c.before),
+                "(absent)" if c.change == "removed" else short(c.after), str(len(c.places)),
+                ", ".join(c.scenarios))) + " |" for c in changes]
         if self.only_committed:
             lines += ["", f"Not re-recorded (not compared): {', '.join(self.only_committed)}"]
         return "\n".join(lines) + "\n"
@@ -199,6 +170,7 @@ class DriftReport:
             "compared": self.compared, "only_committed": self.only_committed,
             "only_fresh": self.only_fresh,
             "findings": [g.to_dict() for g in self.findings],
+            "changes": [c.to_dict() for c in self.changes],
             "scenarios": {name: [f.describe() for f in self.per_scenario.get(name, [])]
                           for name in self.compared},
         }
@@ -382,18 +354,3 @@ def _normalizer(cassette: Cassette, connector: str | type[Any] | None) -> Normal
                 cls = None  # not importable here: the framework's rule list still applies
         _NORMALIZERS[cache_key] = normalizer_for(cls, framework or None)
     return _NORMALIZERS[cache_key]
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _short(value: Any, width: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) \
-        else repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-

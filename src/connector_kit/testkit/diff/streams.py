@@ -13,6 +13,11 @@ stream exactly as a connector does. Then the events are compared **lane by lane*
 - inside a lane the order is kept: the events are aligned (``difflib``), so a missing event is
   one ``removed`` finding, an extra one one ``added``, a changed payload its field paths, and
   two events of one lane that swapped places are a change;
+- a finding names its event by what it is, not by where it fell in the stream:
+  ``body[log 4 from Agent-bbbb2]`` is the fourth ``log`` event of that producer,
+  ``body[end 1]`` the first ``end`` (with no lanes: ``body[values 2]``). The stream's own
+  index moves with the interleaving, so the same change would get another path in every
+  recording, and two reports (or two versions in a matrix) could not be matched;
 - across lanes, the interleaving is what concurrent producers happened to do (measured on the
   Langflow rig: the Agent's ``Tool End`` log and the Calculator tool's own ``log`` and
   ``build_*`` events, and the Agent's logs against its ``add_message`` updates, come in a
@@ -99,11 +104,13 @@ def compare_streams(before: list[dict[str, Any]], after: list[dict[str, Any]],
     old, new = normalizer.mask(before), normalizer.mask(after)
     old_lanes = [lane_of(e, normalizer) for e in before]
     new_lanes = [lane_of(e, normalizer) for e in after]
+    old_paths = [f"{path}[{label}]" for label in event_labels(before, old_lanes)]
+    new_paths = [f"{path}[{label}]" for label in event_labels(after, new_lanes)]
     out: list[Difference] = []
     for lane in dict.fromkeys([*old_lanes, *new_lanes]):
         a = [i for i, name in enumerate(old_lanes) if name == lane]
         b = [i for i, name in enumerate(new_lanes) if name == lane]
-        out += _aligned(old, new, a, b, path, LIMIT - len(out))
+        out += _aligned(old, new, a, b, (old_paths, new_paths), LIMIT - len(out))
         if len(out) >= LIMIT:
             return StreamComparison(out[:LIMIT])
     if out or old == new:
@@ -111,9 +118,23 @@ def compare_streams(before: list[dict[str, Any]], after: list[dict[str, Any]],
     return StreamComparison([], (old_lanes, new_lanes))
 
 
-def _aligned(old: list[Any], new: list[Any], a: list[int], b: list[int], path: str,
-             limit: int) -> list[Difference]:
-    """One lane: its events aligned in order; paths name each event's place in its stream."""
+def event_labels(events: list[dict[str, Any]], lanes: list[str]) -> list[str]:
+    """Each event's name in a finding's path: its event name, its number among the events
+    of that name in its lane, and the producer (``log 4 from Agent-bbbb2``, ``end 1``)."""
+    seen: Counter[tuple[str, str]] = Counter()
+    labels = []
+    for event, lane in zip(events, lanes, strict=True):
+        name = str(event.get("event", "")) or "message"
+        seen[lane, name] += 1
+        producer = f" {lane}" if lane.startswith("from ") else ""
+        labels.append(f"{name} {seen[lane, name]}{producer}")
+    return labels
+
+
+def _aligned(old: list[Any], new: list[Any], a: list[int], b: list[int],
+             paths: tuple[list[str], list[str]], limit: int) -> list[Difference]:
+    """One lane: its events aligned in order; ``paths`` name each event (``event_labels``)."""
+    old_paths, new_paths = paths
     keys_a = [json.dumps(old[i], sort_keys=True) for i in a]
     keys_b = [json.dumps(new[i], sort_keys=True) for i in b]
     out: list[Difference] = []
@@ -123,10 +144,10 @@ def _aligned(old: list[Any], new: list[Any], a: list[int], b: list[int], path: s
             continue
         if op == "replace" and a2 - a1 == b2 - b1:
             for i, j in zip(a[a1:a2], b[b1:b2], strict=True):
-                out += diff(old[i], new[j], f"{path}[{j}]", limit=limit - len(out))
+                out += diff(old[i], new[j], new_paths[j], limit=limit - len(out))
             continue
-        out += [Difference(f"{path}[{i}]", "removed", before=old[i]) for i in a[a1:a2]]
-        out += [Difference(f"{path}[{j}]", "added", after=new[j]) for j in b[b1:b2]]
+        out += [Difference(old_paths[i], "removed", before=old[i]) for i in a[a1:a2]]
+        out += [Difference(new_paths[j], "added", after=new[j]) for j in b[b1:b2]]
     return out[:limit]
 
 
