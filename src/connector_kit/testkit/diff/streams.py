@@ -21,8 +21,9 @@ stream exactly as a connector does. Then the events are compared **lane by lane*
 - across lanes, the interleaving is what concurrent producers happened to do (measured on the
   Langflow rig: the Agent's ``Tool End`` log and the Calculator tool's own ``log`` and
   ``build_*`` events, and the Agent's logs against its ``add_message`` updates, come in a
-  different order from one run to the next), so a different interleaving alone is reported as
-  informational, never as drift.
+  different order from one run to the next), so a different interleaving is reported as
+  informational, never as drift (beside the real differences, when there are some and every
+  lane kept its number of events).
 """
 
 from __future__ import annotations
@@ -113,9 +114,16 @@ def compare_streams(before: list[dict[str, Any]], after: list[dict[str, Any]],
         out += _aligned(old, new, a, b, (old_paths, new_paths), LIMIT - len(out))
         if len(out) >= LIMIT:
             return StreamComparison(out[:LIMIT])
-    if out or old == new:
+    if old == new or (out and not _reinterleaved(old_lanes, new_lanes)):
         return StreamComparison(out)
-    return StreamComparison([], (old_lanes, new_lanes))
+    return StreamComparison(out, (old_lanes, new_lanes))
+
+
+def _reinterleaved(old_lanes: list[str], new_lanes: list[str]) -> bool:
+    """The same events per lane came in another order of lanes. Said beside real differences
+    too, or a changed payload would hide that the producers also interleaved differently;
+    not when events were added or removed (the lanes' orders cannot be told apart then)."""
+    return old_lanes != new_lanes and Counter(old_lanes) == Counter(new_lanes)
 
 
 def event_labels(events: list[dict[str, Any]], lanes: list[str]) -> list[str]:
