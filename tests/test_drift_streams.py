@@ -12,7 +12,7 @@ from typing import Any
 from connector_kit.cli import main
 from connector_kit.testkit.diff.drift import compare_cassettes, drift_report
 from connector_kit.testkit.diff.findings import Finding
-from connector_kit.testkit.diff.streams import lane_of, stream_events
+from connector_kit.testkit.diff.streams import event_labels, lane_of, stream_events
 from connector_kit.testkit.recording.cassettes import (
     Cassette,
     Interaction,
@@ -48,6 +48,14 @@ def test_ndjson_events_are_compared_one_by_one() -> None:
     b = _cassette(ndjson("a", "B", "c", "d"), "text/event-stream")
     found = {(f.path, f.change) for f in compare_cassettes(a, b, LANGFLOW)}
     assert found == {("body[token 2].data.chunk", "changed"), ("body[token 4]", "added")}
+
+
+def test_a_long_event_name_is_clipped_in_the_path() -> None:
+    name = "e" * 10_000  # a server chooses its event names
+    events = [{"event": name, "data": {"id": "x" * 5_000}}, {"event": name, "data": {}}]
+    labels = event_labels(events, [lane_of(e, LANGFLOW) for e in events])
+    clipped = "e" * 79 + "…"
+    assert labels == [f"{clipped} 1 {'from ' + 'x' * 74}…", f"{clipped} 1"]  # two lanes
 
 
 def test_a_server_that_stops_compressing_is_reported() -> None:

@@ -41,6 +41,8 @@ from ..recording.normalize import Normalizer
 
 #: At most this many differences per compared stream (as for any body).
 LIMIT = 200
+#: Longest event name or producer shown in a finding's path.
+LABEL_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,15 @@ def event_labels(events: list[dict[str, Any]], lanes: list[str]) -> list[str]:
     for event, lane in zip(events, lanes, strict=True):
         name = str(event.get("event", "")) or "message"
         seen[lane, name] += 1
-        producer = f" {lane}" if lane.startswith("from ") else ""
-        labels.append(f"{name} {seen[lane, name]}{producer}")
+        producer = f" {_clip(lane)}" if lane.startswith("from ") else ""
+        labels.append(f"{_clip(name)} {seen[lane, name]}{producer}")
     return labels
+
+
+def _clip(text: str) -> str:
+    """A name as a path shows it: the server chooses event names and producer ids, and a
+    path must stay a line a reader can take in (the full name still counts the events)."""
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
 def _aligned(old: list[Any], new: list[Any], a: list[int], b: list[int],
