@@ -19,7 +19,8 @@ from typing import Any
 class Finding:
     """One difference between a committed and a fresh recording.
 
-    ``layer`` is ``"wire"`` (HTTP only) or ``"outcome"`` (what the connector returns);
+    ``layer`` is ``"wire"`` (what the server sent) or ``"outcome"`` (what the connector's
+    parsed result says);
     ``where`` names the request (``POST /threads/<uuid>/runs/wait``) or ``outcome``;
     ``path`` is the JSON path inside it (``body.messages[1].status``); ``change`` is
     ``changed``, ``added``, ``removed``, ``type`` or ``interleaved`` (a stream whose
@@ -109,15 +110,17 @@ def value_changes(groups: Iterable[GroupedFinding]) -> list[ValueChange]:
 
 
 def as_json(value: Any) -> str:
+    """A value as a key: equal values give equal text, whatever their dicts' order."""
     return json.dumps(value, sort_keys=True, default=str)
 
 
 def short(value: Any, width: int = 80) -> str:
+    """A value as a report line shows it (a 10 KB body must not become a 10 KB line)."""
     text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) \
         else repr(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def table_cell(text: str) -> str:
+    """Text that cannot break a Markdown table row."""
     return text.replace("|", "\\|").replace("\n", " ")
-

@@ -107,8 +107,9 @@ def compare_streams(before: list[dict[str, Any]], after: list[dict[str, Any]],
     old, new = normalizer.mask(before), normalizer.mask(after)
     old_lanes = [lane_of(e, normalizer) for e in before]
     new_lanes = [lane_of(e, normalizer) for e in after]
-    old_paths = [f"{path}[{label}]" for label in event_labels(before, old_lanes)]
-    new_paths = [f"{path}[{label}]" for label in event_labels(after, new_lanes)]
+    # Named from the masked events: an event name holding an id reads the same every run.
+    old_paths = [f"{path}[{label}]" for label in event_labels(old, old_lanes)]
+    new_paths = [f"{path}[{label}]" for label in event_labels(new, new_lanes)]
     out: list[Difference] = []
     for lane in dict.fromkeys([*old_lanes, *new_lanes]):
         a = [i for i, name in enumerate(old_lanes) if name == lane]
