@@ -15,12 +15,13 @@ def add_certify(sub: Subparsers) -> None:
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help="registry name or pkg.module:Class (default: every built-in connector)")
     p.add_argument("--cassettes", help="cassette folder (default: cassettes/<name> for built-ins)")
-    p.add_argument("--strict", action="store_true",
-                   help="(the default) fail on any check that neither ran nor was bypassed with "
-                        "a written reason")
-    p.add_argument("--lenient", action="store_true",
-                   help="report checks that did not run without failing on them (exploring; "
-                        "the result is not a certification)")
+    mode = p.add_mutually_exclusive_group()  # one or the other: both at once is a usage error
+    mode.add_argument("--strict", action="store_true",
+                      help="(the default) fail on any check that neither ran nor was bypassed "
+                           "with a written reason")
+    mode.add_argument("--lenient", action="store_true",
+                      help="report checks that did not run without failing on them (exploring; "
+                           "the verdict is PASSED (lenient, not a certification), exit 0)")
     p.add_argument("--suite", action="append", help="run only this suite (repeatable)")
     p.add_argument("--fuzz-examples", type=positive_int,
                    help="examples per fuzz property (deep runs)")

@@ -16,7 +16,14 @@ from .recording.interception import KitHooks, kit_vcr, offline
 from .recording.normalize import Normalizer, normalizer_for
 from .recording.outcome import Outcome
 from .recording.record import RecordResult, record_scenario
-from .recording.replay import MatchKey, ReplayError, mismatch_error, stale_error, vcr_key
+from .recording.replay import (
+    MatchKey,
+    ReplayError,
+    connector_raised_error,
+    mismatch_error,
+    stale_error,
+    vcr_key,
+)
 from .recording.scenarios import Catalogue, Scenario, ScenarioError
 from .recording.scrub import PLACEHOLDER
 from .recording.targets import load_connector
@@ -205,8 +212,15 @@ class ConnectorTestKit:
                                                fake_clock=True, steps=section.get("steps"))
                 except CannotOverwriteExistingCassetteException as exc:
                     error = mismatch_error(exc, normalizer)
-            if error is None and strict:
-                error = stale_error(played)
+            if error is None and strict and not played.all_played:
+                # Left unplayed because the connector raised before sending them: say so,
+                # with its exception, not "stale" (re-recording would not fix the connector).
+                if outcome is not None and not outcome.ok and outcome.error_type:
+                    error = connector_raised_error(
+                        played, outcome.error_type, outcome.error_message or "",
+                        [REPLAY_KEY, *connector.config.secret_values()])
+                else:
+                    error = stale_error(played)
         finally:
             connector.close()
         requests = [vcr_key(normalizer, r) for i, r in enumerate(played.requests)

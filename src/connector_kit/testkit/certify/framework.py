@@ -12,7 +12,8 @@ Every check can fail: ``tests/test_certify_catches.py`` holds a known-bad connec
 A verdict means work was done (:mod:`.checks`): a check that exercised nothing -- no
 cassette, no matched request, zero examples, an unknown suite -- is "not run", never
 "passed". A strict report (the default) is certified only when every check passed or was
-bypassed with a written reason.
+bypassed with a written reason. A lenient report (``strict=False``) is ``ok`` despite checks
+that did not run, but its verdict says it is not a certification (:attr:`CertificationReport.certified`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from ..kit import ConnectorTestKit
 from ..recording.targets import class_path
 from .checks import STATUSES, CheckResult, elapsed_ms
 from .plan import make_plan, plan_checks, run_checks
+
+#: The verdict of a lenient run that passed with checks not run: exit 0, but no certification.
+LENIENT_PASS = "PASSED (lenient, not a certification)"
 
 
 @dataclass
@@ -54,10 +58,24 @@ class CertificationReport:
         ran = any(r.status == "passed" for r in self.results)
         return ran and not any(r.status in bad for r in self.results)
 
+    @property
+    def certified(self) -> bool:
+        """A certification: :attr:`ok` and every check ran or was bypassed with a reason. A
+        lenient run with checks that did not run can be ``ok`` (exit 0) but is not one."""
+        return self.ok and not self.counts()["not run"]
+
+    @property
+    def verdict(self) -> str:
+        """``CERTIFIED``, ``PASSED (lenient, not a certification)`` or ``NOT CERTIFIED``."""
+        if self.certified:
+            return "CERTIFIED"
+        return LENIENT_PASS if self.ok else "NOT CERTIFIED"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target, "connector_class": self.connector_class,
             "cassettes": self.cassettes, "strict": self.strict, "ok": self.ok,
+            "certified": self.certified, "verdict": self.verdict,
             "counts": self.counts(), "duration_ms": round(self.duration_ms, 1),
             "server_versions": self.server_versions,
             "checks": [{"id": r.id, "suite": r.suite, "name": r.name, "status": r.status,

@@ -14,6 +14,7 @@ from typing import Any
 from ...connectors.base import BaseConnector
 from ..kit import ConnectorTestKit
 from ..recording.cassettes import Cassette
+from ..recording.scenarios import CATALOGUE, Catalogue, Scenario, ScenarioError
 from .checks import Check, CheckResult, error_check, not_run
 from .declaration import Declaration, validate_options
 from .registry import SuitePluginError, find_suite, unknown_suite_message
@@ -46,11 +47,73 @@ class Plan:
             self._cassettes = [self.kit.load(name) for name in self.kit.recorded_names()]
         return self._cassettes
 
+    def catalogue(self) -> Catalogue | None:
+        """The folder's ``scenarios.yaml`` (None without a kit or a catalogue).
+
+        Raises :class:`ScenarioError` when the catalogue is malformed.
+        """
+        if self.kit is None or not (self.kit.cassettes / CATALOGUE).is_file():
+            return None
+        return self.kit.catalogue
+
+    def unrecorded(self) -> list[Scenario]:
+        """The scenarios the catalogue declares that have no cassette: each is a "not run"
+        row, so a folder missing recordings cannot certify with fewer checks."""
+        catalogue = self.catalogue()
+        if catalogue is None or self.kit is None:
+            return []
+        recorded = set(self.kit.recorded_names())
+        return [s for s in catalogue.scenarios if s.name not in recorded]
+
+    def unrecorded_streams(self) -> list[str]:
+        """Names of declared successful stream scenarios with no recording: the checks that
+        break a recorded stream (``fuzz.stream``, ``faults.stream_*``) are "not run" for them.
+        A malformed catalogue gives [] here: the replay suite reports it."""
+        try:
+            missing = self.unrecorded()
+        except ScenarioError:
+            return []
+        return [s.name for s in missing if is_stream_scenario(s)]
+
     def sample_options(self) -> dict[str, Any]:
         """The connector options the first recording was made with ({} without recordings)."""
         for cassette in self.cassettes():
             return dict(cassette.scenario.get("options") or {})
         return {}
+
+
+def is_stream_scenario(scenario: Scenario) -> bool:
+    """One streamed call that should succeed: what the stream faults and fuzz break."""
+    steps = scenario.steps
+    return (scenario.expect == "ok" and len(steps) == 1 and steps[0].get("action") == "stream"
+            and str(steps[0].get("expect", "ok")) == "ok")
+
+
+def missing_stream_reason(names: list[str], plan: Plan) -> str:
+    """Why a check that breaks a recorded stream did not run, and what to do."""
+    shown = ", ".join(f"'{n}'" for n in names)
+    where = plan.kit.cassettes if plan.kit is not None else "the cassette folder"
+    return (f"the catalogue declares stream scenario(s) {shown} but {where} has no recording "
+            f"of them, so there is no recorded stream to break: {record_hint(plan, names)}")
+
+
+def record_hint(plan: Plan, names: list[str]) -> str:
+    """The command that records ``names`` into the plan's folder."""
+    if plan.kit is None:
+        return "record them (connector-kit record <framework> --scenario NAME)"
+    scenarios = " ".join(f"--scenario {n}" for n in names)
+    return f"record them (connector-kit record {framework_of(plan)} {scenarios} --out {plan.kit.cassettes})"
+
+
+def framework_of(plan: Plan) -> str:
+    """The framework name a ``connector-kit record`` hint uses (the folder's name when the
+    catalogue cannot say: a malformed one is reported by its own row)."""
+    if plan.kit is None:
+        return "<framework>"
+    try:
+        return plan.kit.framework
+    except ScenarioError:
+        return plan.kit.cassettes.name
 
 
 def is_code_connector(cls: type[BaseConnector]) -> bool:

@@ -42,25 +42,30 @@ def render(reports: list[CertificationReport], console: Console | None = None) -
 
 
 def verdict_line(report: CertificationReport, *, markup: bool = False) -> str:
-    """CERTIFIED / NOT CERTIFIED with the counts, and why when nothing or not everything ran."""
+    """CERTIFIED / PASSED (lenient, not a certification) / NOT CERTIFIED with the counts, and
+    why when nothing or not everything ran."""
     counts = report.counts()
-    verdict = "CERTIFIED" if report.ok else "NOT CERTIFIED"
+    verdict = report.verdict
     if markup:
-        verdict = f"[green]{verdict}[/]" if report.ok else f"[bold red]{verdict}[/]"
+        colour = "green" if report.certified else "bold yellow" if report.ok else "bold red"
+        verdict = f"[{colour}]{verdict}[/]"
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "no checks"
-    mode = " (strict)" if report.strict else ""
+    mode = " (strict)" if report.strict else "" if report.ok else " (lenient)"
     why = ""
     if not counts["passed"]:
         why = " -- nothing was checked"
-    elif report.strict and counts["not run"]:
-        why = f" -- {counts['not run']} check(s) did not run (bypass them with a reason in certify.yaml)"
+    elif counts["not run"]:
+        why = (f" -- {counts['not run']} check(s) did not run (bypass them with a reason in "
+               "certify.yaml)" if report.strict else
+               f" -- {counts['not run']} check(s) did not run; a strict run (the default) fails on them")
     return f"{verdict}{mode}: {summary} in {report.duration_ms / 1000:.1f} s{why}"
 
 
 def to_markdown(reports: list[CertificationReport]) -> str:
     lines = ["# Certification report", ""]
     for report in reports:
-        verdict = "certified" if report.ok else "NOT certified"
+        verdict = ("certified" if report.certified else
+                   "passed (lenient, not a certification)" if report.ok else "NOT certified")
         lines += [f"## {report.target}: {verdict}", "",
                   f"Connector `{report.connector_class}`, cassettes `{report.cassettes or '-'}`, "
                   f"strict: {report.strict}, {report.duration_ms / 1000:.1f} s.", "",
@@ -80,8 +85,9 @@ def to_markdown(reports: list[CertificationReport]) -> str:
 
 
 def to_json(reports: list[CertificationReport]) -> str:
-    return json.dumps({"ok": all(r.ok for r in reports), "reports": [r.to_dict() for r in reports]},
-                      indent=2, default=str)
+    return json.dumps({"ok": all(r.ok for r in reports),
+                       "certified": all(r.certified for r in reports),
+                       "reports": [r.to_dict() for r in reports]}, indent=2, default=str)
 
 
 def to_junit(reports: list[CertificationReport]) -> str:
@@ -95,6 +101,10 @@ def to_junit(reports: list[CertificationReport]) -> str:
             skipped=str(counts["bypassed"] + (0 if report.strict else counts["not run"])),
             time=f"{report.duration_ms / 1000:.3f}",
         )
+        # the verdict said as the text report says it (a lenient pass is not a certification)
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="verdict", value=report.verdict)
+        ET.SubElement(properties, "property", name="certified", value=str(report.certified).lower())
         for r in report.results:
             case = ET.SubElement(suite, "testcase", classname=f"{report.target}.{r.suite}",
                                  name=r.name, time=f"{r.duration_ms / 1000:.3f}")

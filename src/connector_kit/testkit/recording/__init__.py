@@ -6,7 +6,7 @@ from .interception import KitHooks, OfflineError, kit_vcr
 from .normalize import Normalizer, register_normalizer
 from .outcome import Outcome
 from .record import RecordResult
-from .replay import ReplayError, ReplayMismatchError, StaleCassetteError, replaying
+from .replay import ConnectorRaisedError, ReplayError, ReplayMismatchError, StaleCassetteError, replaying
 from .scenarios import Catalogue, Scenario, ScenarioError
 from .scrub import SecretLeakError, scan_files
 from .targets import TargetError, class_path, load_connector, registry_names
@@ -15,6 +15,7 @@ __all__ = [
     "Cassette",
     "CassetteError",
     "Catalogue",
+    "ConnectorRaisedError",
     "Interaction",
     "KitHooks",
     "KitPersister",

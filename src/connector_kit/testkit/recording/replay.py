@@ -5,7 +5,8 @@ connector's volatile fields masked, plus which auth headers are present -- three
 registered on vcrpy (``ck_path``, ``ck_body``, ``ck_auth``). vcrpy answers identical
 requests (retries) in recorded order. A request with no match fails with the closest
 recorded request (vcrpy's ``find_requests_with_most_matches``) and the fields that differ;
-interactions vcrpy never played (``play_counts``) make the replay stale.
+interactions vcrpy never played (``play_counts``) make the replay stale -- unless the
+connector raised before sending them, which is its own failure (:class:`ConnectorRaisedError`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ...connectors._secrets import mask_text
 from ...connectors.exceptions import ConnectorKitError
 from ..jsondiff import Difference, diff
 from .cassettes import CassetteError, RecordedRequest, request_path
@@ -39,6 +41,11 @@ class ReplayMismatchError(ReplayError):
 
 class StaleCassetteError(ReplayError):
     """Recorded interactions were never requested: the cassette no longer fits the connector."""
+
+
+class ConnectorRaisedError(ReplayError):
+    """The connector raised before it had sent every recorded request: its own failure
+    (building a request or reading an answer), not a stale cassette."""
 
 
 @dataclass
@@ -181,6 +188,28 @@ def stale_error(cassette: Any) -> StaleCassetteError | None:
     return StaleCassetteError(
         f"{len(left)} recorded interaction(s) were never requested: {described}. The "
         "connector no longer makes these calls: re-record the cassette if that is intended."
+    )
+
+
+def connector_raised_error(cassette: Any, error_type: str, message: str,
+                           secrets: Iterable[str] = ()) -> ConnectorRaisedError:
+    """Why a replay stopped short when the connector itself raised (``cassette`` is vcrpy's,
+    with interactions never played): the connector's exception, secrets masked, and where it
+    stopped. Re-recording would not help, so the message does not suggest it."""
+    left = unplayed(cassette)
+    requests = cassette.requests
+    sent = len(requests) - len(left)
+    when = ("before sending any request" if not sent
+            else f"after {sent} of the {len(requests)} recorded request(s)")
+    described = ", ".join(f"#{i + 1} {requests[i].method} {request_path(requests[i].uri)}" for i in left)
+    raw = message.removeprefix("(not a ConnectorError) ")
+    kind = " (not a ConnectorError: a user would meet this raw exception)" if raw != message else ""
+    shown = mask_text(raw, list(secrets))[:300]
+    return ConnectorRaisedError(
+        f"The connector raised {error_type}{kind}: {shown} -- {when}, so recorded request(s) "
+        f"{described} were never sent. The failure is in the connector (building a request or "
+        "reading an answer), not in the cassette: fix the connector and replay again; "
+        "re-recording would not help."
     )
 
 

@@ -30,7 +30,8 @@ A connector that streams and has a recorded ``stream`` scenario also gets the st
 (:data:`~connector_kit.testkit.faults.scripts.STREAM_FAULTS`): that recorded stream cut in the
 middle of its last event (``ConnectorStreamError``) and stalled after its first event
 (``ConnectorTimeoutError`` within the deadline), each sent exactly once; a stream still running
-a second after its deadline is stopped and reported as hung.
+a second after its deadline is stopped and reported as hung. When the catalogue declares a
+stream scenario that was not recorded, the stream faults are "not run" rows saying so.
 
 Settings (``certify.yaml`` -> ``faults:``): ``step`` (which HTTP step of a send the fault
 hits; default -1, the last), ``scenario`` (the recorded scenario to use), ``responses``,
@@ -57,7 +58,8 @@ from ...faults.exchange import (
 from ...faults.harness import BASE_CONFIG, FaultHarness, Observation
 from ...faults.scripts import FAULTS, STREAM_FAULTS, Fault
 from ...recording.episode import REPLAY_KEY
-from .. import Check, CheckFailed, CheckSkipped, Plan, register_suite
+from .. import Check, CheckFailed, CheckSkipped, Plan, not_run, register_suite
+from ..plan import missing_stream_reason
 
 SUITE = "faults"
 
@@ -232,10 +234,16 @@ def faults_suite(plan: Plan) -> list[Check]:
     checks = [Check(SUITE, fault.name, _runner(harness, fault, tolerance), fault.description)
               for fault in chosen]
     stream = stream_exchange_for(plan)
+    stream_faults = [fault for fault in STREAM_FAULTS if not only or fault.name in only]
     if stream is not None:
         stream_harness = FaultHarness(cls, stream)  # the fault hits the streamed answer
         checks += [Check(SUITE, fault.name, _runner(stream_harness, fault, tolerance),
-                         fault.description) for fault in STREAM_FAULTS if not only or fault.name in only]
+                         fault.description) for fault in stream_faults]
+    elif can_stream(cls) and (missing := plan.unrecorded_streams()):
+        # a declared stream scenario was not recorded: its faults are "not run", not absent
+        reason = missing_stream_reason(missing, plan)
+        checks += [not_run(SUITE, reason, name=fault.name, description=fault.description)
+                   for fault in stream_faults]
     return checks
 
 

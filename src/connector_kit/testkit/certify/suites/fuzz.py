@@ -3,7 +3,8 @@
 Settings in certify.yaml under ``fuzz:`` (or ``--fuzz-examples``): ``examples`` (default 50),
 ``http_examples``, ``stream_examples``, ``seed`` (default 0: CI runs are reproducible),
 ``shape``, ``max_failures``. The response properties share one run of inputs; failures are
-saved to the corpus beside the cassettes and replayed first next time.
+saved to the corpus beside the cassettes and replayed first next time. The ``stream`` property
+needs a recorded stream: a declared stream scenario with no recording makes it "not run".
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from ...fuzz.engine import Fuzzer, default_http_examples, default_stream_example
 from ...fuzz.environment import private_hypothesis_home
 from ...fuzz.properties import DESCRIPTIONS, PROPERTIES, RESPONSE_PROPERTIES
 from ...fuzz.streams import stream_exchanges
-from .. import Check, CheckFailed, CheckSkipped, Plan, register_suite
+from .. import Check, CheckFailed, CheckSkipped, Plan, not_run, register_suite
+from ..plan import missing_stream_reason
 
 
 @register_suite("fuzz")
@@ -74,11 +76,17 @@ def fuzz_suite(plan: Plan) -> list[Check]:
 
         return run
 
-    # The stream property joins when there is a recorded stream to break (else no row: a
-    # connector without streams would otherwise never certify strictly).
+    # The stream property joins when there is a recorded stream to break; when the catalogue
+    # declares a stream scenario that was not recorded it is "not run" (saying which); else no
+    # row: a connector without streams would otherwise never certify strictly.
     has_streams = can_stream(cls) and bool(stream_exchanges(plan.cassettes()))
-    return [Check("fuzz", prop, check(prop), DESCRIPTIONS[prop]) for prop in PROPERTIES
-            if prop != "stream" or has_streams]
+    checks = [Check("fuzz", prop, check(prop), DESCRIPTIONS[prop]) for prop in PROPERTIES
+              if prop != "stream" or has_streams]
+    missing = plan.unrecorded_streams() if can_stream(cls) and not has_streams else []
+    if missing:
+        checks.append(not_run("fuzz", missing_stream_reason(missing, plan), name="stream",
+                              description=DESCRIPTIONS["stream"]))
+    return checks
 
 
 def _raise_skip(reason: str) -> Callable[[], None]:

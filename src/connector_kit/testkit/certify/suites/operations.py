@@ -9,7 +9,12 @@
   arbitrary JSON) are refused as an executor error naming the field, before any request:
   the connector runs offline, so a request that is attempted fails the check.
 * ``operations.replay.<scenario>`` -- every recorded operation scenario
-  (``<cassettes>/operations/<name>.yaml``) reproduces what each step produced, offline.
+  (``<cassettes>/operations/<name>.yaml``) reproduces what each step produced, offline. One
+  declared in ``operations/scenarios.yaml`` without a recording, or no cassette folder or no
+  recording at all, is a "not run" row, as in the ``replay`` suite.
+
+Each check's ``exercised`` says what it did: schemas validated, operations found in
+``to_llm()``, invalid parameter sets refused, steps and requests replayed.
 
 Each check is shown catching a bad connector in ``tests/test_operation_suite.py``.
 """
@@ -25,9 +30,10 @@ from ....connectors.exceptions import ExecutorError
 from ....connectors.executor import ExecutionConfig, ExecutionResult, catalogue_of
 from ....connectors.operations import RESULT_TYPES, Operation
 from ...recording.interception import offline
-from ...recording.operation_scenarios import FOLDER, recorded_operation_scenarios
-from ..checks import Check, CheckFailed
-from ..plan import Plan
+from ...recording.operation_scenarios import FOLDER, load_catalogue, recorded_operation_scenarios
+from ...recording.scenarios import ScenarioError
+from ..checks import Check, CheckFailed, error_check, not_run
+from ..plan import Plan, framework_of
 
 _UNKNOWN = "__not_a_parameter__"
 #: Values of every JSON kind: each field is tried with those its model refuses.
@@ -79,7 +85,8 @@ def _check_schema(cls: type[BaseConnector]) -> dict[str, Any]:
     if problems:
         raise CheckFailed("; ".join(problems[:6]), {"problems": len(problems)})
     return {"detail": f"{len(catalogue_of(cls))} operation(s), {params} parameter(s)",
-            "operations": len(catalogue_of(cls)), "parameters": params}
+            "operations": len(catalogue_of(cls)), "parameters": params,
+            "exercised": {"schemas validated": len(catalogue_of(cls)), "parameters": params}}
 
 
 # -- to_llm ---------------------------------------------------------------------------------------
@@ -102,8 +109,11 @@ def _check_to_llm(cls: type[BaseConnector]) -> dict[str, Any]:
                 problems.append(f"{op.name}: parameter '{name}' (or its description) is missing")
     if problems:
         raise CheckFailed("; ".join(problems[:6]), {"problems": len(problems)})
-    return {"detail": f"{len(catalogue_of(cls))} operation(s) described, {len(text)} characters",
-            "characters": len(text)}
+    checked = len(catalogue_of(cls))
+    fields = sum(len(op.params_model.model_fields) for op in catalogue_of(cls))
+    return {"detail": f"{checked} operation(s) described, {len(text)} characters",
+            "characters": len(text),
+            "exercised": {"operations found": checked, "parameters found": fields}}
 
 
 # -- fuzz -----------------------------------------------------------------------------------------
@@ -122,7 +132,8 @@ def _check_fuzz(cls: type[BaseConnector], plan: Plan) -> dict[str, Any]:
                 tried += _random_cases(connector, op, examples)
     finally:
         connector.close()
-    return {"detail": f"{tried} invalid parameter sets refused before any request", "cases": tried}
+    return {"detail": f"{tried} invalid parameter sets refused before any request", "cases": tried,
+            "exercised": {"operations": len(catalogue_of(cls)), "invalid parameter sets": tried}}
 
 
 def _expect_refused(connector: BaseConnector, op: Operation, params: dict[str, Any], field: str) -> None:
@@ -237,10 +248,16 @@ def _show(params: dict[str, Any]) -> str:
 # -- replay ---------------------------------------------------------------------------------------
 
 def _replay_checks(plan: Plan) -> list[Check]:
+    """One check per operation scenario declared or recorded; "not run" rows (failing a strict
+    run, as the ``replay`` suite's do) when there is nothing to replay or a declared one has
+    no recording."""
     if plan.kit is None:
-        return []  # no cassette folder: nothing recorded to replay (contract and fuzz still run)
+        return [not_run("operations", "no cassette folder given: the recorded operation scenarios "
+                        f"(<cassettes>/{FOLDER}/<name>.yaml) replay from one; pass --cassettes DIR",
+                        name="replay")]
     folder = plan.kit.cassettes / FOLDER
     kit = plan.kit
+    record = f"connector-kit record {framework_of(plan)} --operations --out {kit.cassettes}"
 
     def check(name: str) -> Callable[[], dict[str, Any]]:
         def run() -> dict[str, Any]:
@@ -250,10 +267,29 @@ def _replay_checks(plan: Plan) -> list[Check]:
             if not result.reproduced:
                 raise CheckFailed(result.explain(), {"requests": result.requests})
             return {"detail": f"reproduced: {len(result.steps)} step(s), {result.requests} request(s)",
-                    "requests": result.requests, "steps": len(result.steps)}
+                    "requests": result.requests, "steps": len(result.steps),
+                    "exercised": {"scenarios": 1, "steps": len(result.steps),
+                                  "requests": result.requests}}
 
         return run
 
-    return [Check("operations", f"replay.{name}", check(name),
-                  f"operation scenario '{name}' reproduces its recorded steps offline")
-            for name in recorded_operation_scenarios(folder)]
+    recorded = recorded_operation_scenarios(folder)
+    try:
+        declared = [s.name for s in load_catalogue(folder)]
+    except ScenarioError as exc:  # a malformed catalogue: one error row, the recordings still replay
+        return [error_check("operations", exc, name="replay.scenarios.yaml"),
+                *(_replay_check(name, check(name)) for name in recorded)]
+    missing = [name for name in declared if name not in set(recorded)]
+    if not recorded and not missing:
+        return [not_run("operations", f"no operation scenarios recorded in {folder}: record them "
+                        f"({record})", name="replay")]
+    rows = [_replay_check(name, check(name)) for name in recorded]
+    rows += [not_run("operations", f"operation scenario '{name}' is declared in "
+                     f"{folder / 'scenarios.yaml'} but has no cassette ({name}.yaml): record it "
+                     f"({record})", name=f"replay.{name}") for name in missing]
+    return sorted(rows, key=lambda c: c.name)
+
+
+def _replay_check(name: str, run: Callable[[], dict[str, Any]]) -> Check:
+    return Check("operations", f"replay.{name}", run,
+                 f"operation scenario '{name}' reproduces its recorded steps offline")

@@ -1,13 +1,19 @@
-"""The ``replay`` suite: every recorded scenario reproduces its recorded outcome offline."""
+"""The ``replay`` suite: every scenario reproduces its recorded outcome offline.
+
+One check per scenario the folder's catalogue (``scenarios.yaml``) declares and per cassette
+it holds: a declared scenario with no recording is a "not run" row naming the command that
+records it, so a folder missing recordings cannot certify on the checks that remain.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from ....connectors.exceptions import ConnectorKitError
 from ...kit import ConnectorTestKit
-from ..checks import Check, CheckFailed, not_run
-from ..plan import Plan
+from ..checks import Check, CheckFailed, error_check, not_run
+from ..plan import Plan, record_hint
 
 
 def replay_suite(plan: Plan) -> list[Check]:
@@ -15,10 +21,22 @@ def replay_suite(plan: Plan) -> list[Check]:
         return [not_run("replay", "no cassette folder given")]
     kit = plan.kit
     names = kit.recorded_names()
-    if not names:
-        return [not_run("replay", f"no cassettes in {kit.cassettes}; record them first")]
-    return [Check("replay", name, _replay_check(kit, name),
+    checks: list[Check] = []
+    try:
+        missing = plan.unrecorded()
+    except ConnectorKitError as exc:  # a malformed catalogue: one error row, the cassettes still replay
+        checks.append(error_check("replay", exc, name="scenarios.yaml"))
+        missing = []
+    if not names and not missing:
+        return [*checks, not_run("replay", f"no cassettes in {kit.cassettes}; record them first")]
+    rows = [Check("replay", name, _replay_check(kit, name),
                   f"scenario '{name}' reproduces its recorded outcome offline") for name in names]
+    rows += [not_run("replay", f"scenario '{s.name}' is declared in {kit.cassettes / 'scenarios.yaml'} "
+                               f"but has no cassette ({kit.cassette_path(s.name).name}): "
+                               + record_hint(plan, [s.name]),
+                     name=s.name, description=f"scenario '{s.name}' reproduces its recorded outcome")
+             for s in missing]
+    return checks + sorted(rows, key=lambda c: c.name)
 
 
 def _replay_check(kit: ConnectorTestKit, name: str) -> Callable[[], dict[str, Any]]:
