@@ -99,10 +99,12 @@ def missing_stream_reason(names: list[str], plan: Plan) -> str:
 
 def record_hint(plan: Plan, names: list[str]) -> str:
     """The command that records ``names`` into the plan's folder."""
+    them = "it" if len(names) == 1 else "them"
     if plan.kit is None:
-        return "record them (connector-kit record <framework> --scenario NAME)"
+        return f"record {them} (connector-kit record <framework> --scenario NAME)"
     scenarios = " ".join(f"--scenario {n}" for n in names)
-    return f"record them (connector-kit record {framework_of(plan)} {scenarios} --out {plan.kit.cassettes})"
+    return (f"record {them} (connector-kit record {framework_of(plan)} {scenarios} "
+            f"--out {plan.kit.cassettes})")
 
 
 def framework_of(plan: Plan) -> str:

@@ -281,8 +281,9 @@ def _replay_checks(plan: Plan) -> list[Check]:
                 *(_replay_check(name, check(name)) for name in recorded)]
     missing = [name for name in declared if name not in set(recorded)]
     if not recorded and not missing:
-        return [not_run("operations", f"no operation scenarios recorded in {folder}: record them "
-                        f"({record})", name="replay")]
+        declare = "" if declared else f"declare them in {folder / 'scenarios.yaml'} and "
+        return [not_run("operations", f"no operation scenarios recorded in {folder}: {declare}"
+                        f"record them ({record})", name="replay")]
     rows = [_replay_check(name, check(name)) for name in recorded]
     rows += [not_run("operations", f"operation scenario '{name}' is declared in "
                      f"{folder / 'scenarios.yaml'} but has no cassette ({name}.yaml): record it "
