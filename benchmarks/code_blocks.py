@@ -8,8 +8,8 @@ of the same size as ours, taking runs from one shared counter. Variants, on the 
 - ``PythonInterpreterBlock.generate`` on a frame of ``chunk`` rows;
 - ``MontyConnector.aexecute_code`` with 8 and with 32 calls in flight on one event loop;
 - the same harness on a minimal asyncio wrapper over the raw loop's pool (:class:`MinimalAsyncWrapper`:
-  a future, a queue put and one ``call_soon_threadsafe`` a run, nothing else), which shows what
-  any await-per-run wrapper can reach here, next to what ``aexecute_code`` reaches;
+  a future, a queue put and one ``call_soon_threadsafe`` a run, nothing else): what asyncio's
+  own per-run cost leaves of the raw loop on this machine, next to what ``aexecute_code`` reaches;
 - sdg-hub 0.9.4's own ``PythonInterpreterBlock`` (the peer) when the ``peer`` extra is
   installed: how many of its rows succeed on pydantic-monty 1.4, and its runs/s.
 
@@ -85,7 +85,7 @@ class RawPoolLoop:
 
 
 class MinimalAsyncWrapper:
-    """The least an ``await``-per-run wrapper over a sync pool can do, as a reference.
+    """A minimal ``await``-per-run wrapper over a sync pool, as a reference.
 
     ``threads`` long-lived threads take ``(future, loop, code)`` from one queue, run it like
     :class:`RawPoolLoop` does, and hand the value back with one ``call_soon_threadsafe`` per
