@@ -237,3 +237,14 @@ def test_declared_operation_scenarios_without_a_recording_are_not_run(tmp_path: 
     assert rows["replay.thread_lifecycle"].status == "not run"
     assert "connector-kit record langgraph --operations" in rows["replay.thread_lifecycle"].detail
     assert report.ok is False
+
+
+def test_every_pass_of_the_contract_suite_shows_its_work() -> None:
+    """The README's promise for the ``exercised`` column holds for the contract rows too."""
+    report = certify(LangGraphConnector, CASSETTES / "langgraph", suites=["contract"])
+    assert report.certified, [(r.id, r.detail) for r in report.results]
+    assert {r.name: bool(r.work()) for r in report.results} == {
+        "registration": True, "config_validation": True, "headers_and_auth": True,
+        "build_request": True}
+    headers = next(r for r in report.results if r.name == "headers_and_auth")
+    assert headers.exercised["recorded auth headers"] >= 1

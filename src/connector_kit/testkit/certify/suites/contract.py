@@ -46,7 +46,8 @@ def _check_registration(cls: type[BaseConnector]) -> dict[str, Any]:
             f"{cls.__name__} is not registered: decorate it with "
             "@ConnectorRegistry.register('<name>') so blocks and flows can find it by name."
         )
-    return {"detail": f"registered as {', '.join(names)}", "names": names}
+    return {"detail": f"registered as {', '.join(names)}", "names": names,
+            "exercised": {"registry names": len(names)}}
 
 
 def _check_config_validation(cls: type[BaseConnector]) -> dict[str, Any]:
@@ -105,7 +106,9 @@ def _check_headers(cls: type[BaseAgentConnector], plan: Plan) -> dict[str, Any]:
             f"the recordings authenticate with {sorted(recorded)} but the connector now sends "
             f"{auth_names}."
         )
-    return {"detail": f"auth via {', '.join(auth_names) or '(none)'}", "auth_headers": auth_names}
+    return {"detail": f"auth via {', '.join(auth_names) or '(none)'}", "auth_headers": auth_names,
+            "exercised": {"connectors built": 2, "reprs read": 4,
+                          "recorded auth headers": len(recorded)}}
 
 
 def _check_build_request(cls: type[BaseAgentConnector], plan: Plan) -> dict[str, Any]:
