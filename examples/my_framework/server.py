@@ -9,7 +9,8 @@ newcomer path can be run (and tested) end to end on any machine. It answers
 from __future__ import annotations
 
 import os
-import sys
+import signal
+import threading
 
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
 
@@ -32,12 +33,25 @@ def serve(key: str) -> FaultServer:
     return server.start()
 
 
-if __name__ == "__main__":
-    server = serve(os.environ.get("MYFRAMEWORK_API_KEY", "change-me"))
-    print(f"MyFramework stand-in on {server.url}/api/chat (Ctrl-C stops it)", flush=True)
+def serve_until_stopped(key: str) -> None:
+    """Serve until SIGINT (Ctrl-C) or SIGTERM (``kill PID``), then stop the server.
+
+    Not until stdin closes: started in the background (``python -m ... &``) stdin is at EOF
+    at once, and a shell starts background jobs with SIGINT ignored, so both signals get a
+    handler of their own here.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server = serve(key)
     try:
-        sys.stdin.read()
-    except KeyboardInterrupt:
-        pass
+        print(f"MyFramework stand-in on {server.url}/api/chat, PID {os.getpid()} "
+              "(Ctrl-C or `kill PID` stops it)", flush=True)
+        while not stop.wait(1.0):  # a timed wait: the main thread stays responsive to signals
+            pass
     finally:
         server.stop()
+
+
+if __name__ == "__main__":
+    serve_until_stopped(os.environ.get("MYFRAMEWORK_API_KEY", "change-me"))

@@ -7,7 +7,7 @@ import argparse
 from pydantic import ValidationError
 
 from ..connectors.exceptions import ConnectorKitError
-from . import bench, certify, compare, files, output, record
+from . import bench, certify, compare, files, output, paths, record
 
 #: Subcommands in the order ``--help`` lists them.
 _COMMANDS = (certify.add_certify, record.add_record, compare.add_diff, compare.add_drift,
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        paths.check_outputs(args)  # an unwritable --out fails now, not after the whole run
         code: int = args.func(args)
     except KeyboardInterrupt:
         output.err.print("Interrupted.")

@@ -8,7 +8,11 @@ import argparse
 import functools
 from pathlib import Path
 
+from rich.markup import escape
+
+from . import output
 from .common import Subparsers
+from .paths import cassette_folder_problem
 
 
 def concurrency_levels(text: str) -> tuple[int, ...]:
@@ -58,6 +62,11 @@ def cmd_bench(args: argparse.Namespace, *, parser: argparse.ArgumentParser) -> i
         parser.error("--concurrency chooses the levels of --scale: add --scale")
     if args.cassettes is not None and args.target is None:
         parser.error("--cassettes belongs to a TARGET: name the connector they record")
+    if args.cassettes is not None:
+        problem = _cassettes_problem(args.target, Path(args.cassettes))
+        if problem:
+            output.err.print(problem)
+            return 2
     jobs = []
     if args.target is not None:
         jobs += target.jobs(args.target, quick=args.quick,
@@ -66,3 +75,16 @@ def cmd_bench(args: argparse.Namespace, *, parser: argparse.ArgumentParser) -> i
         jobs.append(scale.job(quick=args.quick, concurrencies=args.concurrency))
     return run_all(jobs, quick=args.quick, out_dir=Path(args.out) if args.out else None,
                    order=(*target.REPORTS, scale.NAME))
+
+
+def _cassettes_problem(target: str, cassettes: Path) -> str | None:
+    """Why ``--cassettes`` cannot be used for ``target`` (before any measurement), else None."""
+    from ..connectors.code_interpreter import BaseCodeInterpreterConnector
+    from ..testkit.recording.targets import load_connector
+
+    problem = cassette_folder_problem(target, cassettes)
+    if problem is None and issubclass(load_connector(target), BaseCodeInterpreterConnector):
+        # Its figures (cold start, warm latency, throughput) replay nothing: say so, not ignore.
+        problem = (f"[red]--cassettes: {escape(target)} is a code connector[/]: its benchmarks "
+                   "(cold start, warm latency, runs/s) replay no recordings. Drop --cassettes.")
+    return problem

@@ -76,7 +76,14 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from ..testkit import fuzz
+    from .paths import cassette_folder_problem
 
+    # Given, --cassettes must be a folder (as certify, bench and diff insist); the built-in
+    # default folder is only used when it is there.
+    problem = cassette_folder_problem(args.target, Path(args.cassettes)) if args.cassettes else None
+    if problem:
+        output.err.print(problem)
+        return 2
     cassettes = cassettes_for(args.target, args.cassettes)
     return fuzz.main(args.target, cassettes if cassettes and cassettes.is_dir() else None,
                      args.examples, args.seed)

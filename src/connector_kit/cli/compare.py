@@ -11,6 +11,7 @@ from rich.table import Table
 
 from . import output
 from .common import Subparsers, cassettes_for, find_dir
+from .paths import cassette_folder_problem
 
 
 def add_diff(sub: Subparsers) -> None:
@@ -50,6 +51,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from ..testkit.diff.connectors import diff_connectors
     from ..testkit.recording.targets import load_connector
 
+    if args.cassettes and Path(args.cassettes).exists() and not Path(args.cassettes).is_dir():
+        output.err.print(cassette_folder_problem(args.control, Path(args.cassettes)))
+        return 2
     cassettes = cassettes_for(args.control, args.cassettes)
     if cassettes is None:
         from ..testkit.recording.targets import registry_names
@@ -57,7 +61,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         names = registry_names(load_connector(args.control))
         cassettes = find_dir("cassettes") / names[0] if names else None
     if cassettes is None or not cassettes.is_dir():
-        output.err.print("No recordings to diff on: pass --cassettes DIR.")
+        output.err.print(f"No recordings to diff on{f' (no folder {cassettes})' if cassettes else ''}: "
+                         "pass --cassettes DIR, the folder holding the control's recordings.")
         return 2
     report = diff_connectors(args.control, args.target, cassettes, strict=not args.diagnostic)
     if not report.scenarios:
@@ -65,7 +70,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
                   "(connector-kit record ...) or pass --cassettes DIR.")
         return 2
     output.console.print(report.to_markdown())
-    if args.out:
+    if args.out:  # checked writable before the command ran (paths.check_outputs)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "diff.md").write_text(report.to_markdown(), encoding="utf-8")

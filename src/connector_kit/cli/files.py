@@ -7,6 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
+from rich.markup import escape
+
 from . import output
 from .common import Subparsers, find_dir
 
@@ -27,7 +29,7 @@ def add_operations(sub: Subparsers) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from ..testkit.recording.scrub import scan_files
+    from ..testkit.recording.scrub import SCAN_MAX_BYTES, scan
 
     paths = [Path(p) for p in args.paths] or [find_dir("cassettes")]
     missing = [str(p) for p in paths if not p.exists()]
@@ -40,15 +42,29 @@ def cmd_scan(args: argparse.Namespace) -> int:
                   "cannot be looked for. Export it, or drop the option.")
         return 2
     secrets = [os.environ[name] for name in args.secret_env]
-    leaks = scan_files(paths, secrets)
-    for leak in leaks:
-        output.err.print(f"[red]leak[/] {leak}")
-    if leaks:
-        output.err.print(f"[bold red]{len(leaks)} secret(s) found.[/] Scrub and re-record; do not commit.")
+    result = scan(paths, secrets)
+    where = ", ".join(map(str, paths))
+    if result.files == 0:
+        # A scan that looked at nothing is not a pass: most likely the wrong folder was given.
+        output.err.print(f"[red]0 files were scanned in {escape(where)}[/]: there is nothing in it to "
+                         "check. Point scan at the files or the folder holding the recordings.")
+        return 2
+    for leak in result.leaks:
+        output.err.print(f"[red]leak[/] {escape(str(leak))}", soft_wrap=True)
+    for leak in result.unscanned:
+        output.err.print(f"[yellow]unscanned[/] {escape(str(leak))}", soft_wrap=True)
+    if result.leaks:
+        output.err.print(f"[bold red]{len(result.leaks)} secret(s) found[/] ({result.files} file(s) "
+                         "scanned). Scrub and re-record; do not commit.")
+    if result.unscanned:
+        output.err.print(f"[bold red]{len(result.unscanned)} file(s) could not be scanned[/] (no secret "
+                         "was seen in them, but a file that could not be read is not known to be "
+                         "clean). Replace or remove them (regular files of at most "
+                         f"{SCAN_MAX_BYTES:,} bytes are scanned), then scan again.")
+    if result.findings:
         return 1
-    output.console.print(f"No secrets found in {', '.join(map(str, paths))}.")
+    output.console.print(f"No secrets found in {result.files} file(s) scanned in {escape(where)}.")
     return 0
-
 
 
 def cmd_operations(args: argparse.Namespace) -> int:
@@ -56,7 +72,8 @@ def cmd_operations(args: argparse.Namespace) -> int:
     from ..testkit.recording.targets import load_connector
 
     text = load_connector(args.target).to_llm() if args.target else operations_document()
-    if args.write:
+    if args.write:  # checked writable before the command ran (paths.check_outputs)
+        Path(args.write).parent.mkdir(parents=True, exist_ok=True)
         Path(args.write).write_text(text, encoding="utf-8")
         output.console.print(f"Wrote {args.write}")
     else:

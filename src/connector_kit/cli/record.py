@@ -6,7 +6,9 @@ import argparse
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from rich.markup import escape
 from rich.table import Table
 
 from . import output
@@ -46,6 +48,10 @@ def cmd_record(args: argparse.Namespace) -> int:
     from ..testkit.recording.scrub import assert_no_leaks
     from ..testkit.rig import load_rig, rig_metadata
 
+    problem = _live_options_problem(args)
+    if problem:
+        output.err.print(problem)
+        return 2
     framework = args.framework
     out = Path(args.out) if args.out else find_dir("cassettes") / framework
     catalogue_dir = Path(args.catalogue) if args.catalogue else (
@@ -58,7 +64,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     metadata: dict[str, Any] = {}
     if args.url:
         url = args.url
-        api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+        api_key = os.environ[args.api_key_env] if args.api_key_env else None
         metadata["rig"] = "external server"
     else:
         rig = load_rig(framework, Path(args.live_dir) if args.live_dir else None,
@@ -92,15 +98,40 @@ def cmd_record(args: argparse.Namespace) -> int:
     finally:
         if rig is not None and not args.keep_rig:
             rig.stop()
-    assert_no_leaks([out], [api_key] if api_key else [])
     output.console.print(table)
+    if out.exists():  # nothing may have been written (every scenario failed, into a new folder)
+        assert_no_leaks([out], [api_key] if api_key else [])
     if unmet:
-        output.err.print(f"[bold red]{unmet} scenario(s) did not produce the expected outcome[/]: their "
-                  "committed cassettes were left untouched; check the server (its logs) and record "
-                  "them again.")
+        output.err.print(f"[bold red]{unmet} scenario(s) did not produce the expected outcome[/]: "
+                         "nothing was written for them (a cassette committed before was left as it "
+                         "was); see each one's reason above, fix it and record them again.")
         return 1
     output.console.print("Secret scan: clean.")
     return 0
+
+
+def _live_options_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with --url / --api-key-env (checked before any rig starts), else None."""
+    from ..connectors._secrets import mask_url
+
+    if args.api_key_env and not args.url:
+        return ("[red]--api-key-env goes with --url[/]: the rig started without --url brings its own "
+                "key. Add --url URL, or drop --api-key-env.")
+    if args.url:
+        try:
+            parts = urlsplit(args.url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # a port that is not a number raises here
+        except ValueError:
+            ok = False
+        if not ok:
+            shown = mask_url(args.url, [os.environ.get(args.api_key_env or "")])
+            return (f"[red]--url {escape(shown)} is not an http:// or https:// URL with a host.[/] "
+                    "Give the running server's address, e.g. --url http://127.0.0.1:8123.")
+    if args.api_key_env and not os.environ.get(args.api_key_env):
+        return (f"[red]--api-key-env {escape(args.api_key_env)}: not set[/] (or empty), so there is "
+                "no key to send. Export it, or drop the option if the server needs no key.")
+    return None
 
 
 def _operation_scenarios(catalogue_dir: Path, names: list[str] | None) -> list[Any]:

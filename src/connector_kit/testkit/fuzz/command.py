@@ -15,23 +15,24 @@ from .subject import load_cassettes
 
 
 def main(target: str, cassettes: Path | None, examples: int, seed: int | None) -> int:
-    """0 when every property holds, 1 on failures, 2 on bad use."""
-    from rich.console import Console
+    """0 when every property holds, 1 on failures, 2 on bad use.
 
-    console = Console()
+    The report goes to stdout; a usage problem to stderr, as every other command does.
+    """
+    from rich.console import Console
+    from rich.markup import escape
+
+    console, err = Console(), Console(stderr=True)
     try:
-        cls = load_connector(target)
+        cls = load_connector(target)  # a module that fails to import is a TargetError too
     except ConnectorKitError as exc:
-        console.print(f"[red]{exc}[/]")
-        return 2
-    except Exception as exc:  # a contributor module that fails to import
-        console.print(f"[red]Cannot load {target}: {type(exc).__name__}: {exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
         return 2
     if not issubclass(cls, BaseAgentConnector):
-        console.print(f"[red]{target} is not an agent connector; fuzzing targets extractors.[/]")
+        err.print(f"[red]{escape(target)} is not an agent connector; fuzzing targets extractors.[/]")
         return 2
     if examples < 1:
-        console.print("[red]--examples must be at least 1.[/]")
+        err.print("[red]--examples must be at least 1.[/]")
         return 2
     private_hypothesis_home()
     loaded = load_cassettes(cassettes) if cassettes is not None else []

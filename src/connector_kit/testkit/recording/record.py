@@ -119,9 +119,10 @@ def record_scenario(
         # vcrpy saves only what it recorded: no interaction at all (server down, refused).
         Cassette(scenario=section["scenario"], metadata=section["metadata"], outcome=recorded,
                  stats=section["stats"]).save(attempt)
-        return _keep(scenario, out_dir, attempt, recorded, "no HTTP interaction was recorded "
-                     f"(the connector ended with {recorded.error_type or 'no request'}); is the "
-                     "server running?")
+        # The message as the connector raised it, secrets scrubbed (the recorded one is also
+        # canonicalised: its 127.0.0.1:PORT reads "localhost", which would mislead here).
+        raw = Outcome.from_dict(scrub_value(outcome.to_dict(), secret_values))
+        return _keep(scenario, out_dir, attempt, recorded, _nothing_recorded(raw))
     try:
         assert_no_leaks([attempt], secret_values)
     except SecretLeakError:
@@ -138,6 +139,19 @@ def record_scenario(
     return RecordResult(scenario.name, path, recorded, True, scenario.expect)
 
 
+def _nothing_recorded(outcome: Outcome) -> str:
+    """Why a recording holds no interaction, in the connector's own words (already scrubbed)."""
+    if not outcome.error_type:
+        return "no HTTP interaction was recorded (the connector sent no request)"
+    if outcome.error_type == "ConnectorConfigError":
+        hint = "; fix the scenario's url and config (or --url)"
+    else:  # a transport error's own message already says what to check
+        hint = "" if outcome.error_message else "; is the server running at that URL?"
+    ended = f"{outcome.error_type}: {outcome.error_message}" if outcome.error_message \
+        else outcome.error_type
+    return f"no HTTP interaction was recorded (the connector ended with {ended}){hint}"
+
+
 def _discard(attempt: Path) -> None:
     attempt.unlink(missing_ok=True)
     if attempt.parent.is_dir() and not any(attempt.parent.iterdir()):
@@ -152,10 +166,12 @@ def _keep(scenario: Scenario, out_dir: Path, attempt: Path, outcome: Outcome,
     target = kept / attempt.name
     atomic_write(target, attempt.read_text(encoding="utf-8"))
     _discard(attempt)
-    return RecordResult(scenario.name, out_dir / f"{scenario.name}.yaml", outcome, False,
-                        scenario.expect, kept_at=target,
-                        problem=f"{problem}. The committed cassette was left untouched; the attempt "
-                                f"is at {target}.")
+    committed = out_dir / f"{scenario.name}.yaml"
+    left = (f"The committed cassette {committed} was left untouched" if committed.exists()
+            else f"No cassette was written ({committed} does not exist)")
+    return RecordResult(scenario.name, committed, outcome, False, scenario.expect, kept_at=target,
+                        problem=f"{problem.rstrip('.')}{'' if problem.endswith('?') else '.'} "
+                                f"{left}; the attempt is at {target}.")
 
 
 def _scenario_section(scenario: Scenario, session_id: str, url: str, config: dict[str, Any],

@@ -91,12 +91,35 @@ def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
 
 @dataclass
 class Leak:
+    """A finding of the scan: a secret at a line, or (``unscanned``) a file it could not read."""
+
     path: Path
     line: int
     what: str  # never the secret itself
+    #: The file could not be read or decoded: no secret was seen in it, but it is not clean
+    #: either (the gate does not pass what it could not look at).
+    unscanned: bool = False
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.what}"
+        return f"{self.path}: {self.what}" if self.unscanned else f"{self.path}:{self.line}: {self.what}"
+
+
+@dataclass
+class ScanResult:
+    """What a scan looked at and found: the file count shows the scan did work."""
+
+    files: int
+    findings: list[Leak]
+
+    @property
+    def leaks(self) -> list[Leak]:
+        """Secrets (or key-shaped values) found."""
+        return [f for f in self.findings if not f.unscanned]
+
+    @property
+    def unscanned(self) -> list[Leak]:
+        """Files that could not be read or decoded."""
+        return [f for f in self.findings if f.unscanned]
 
 
 def scan_text(text: str, secrets: Iterable[str] = ()) -> list[tuple[int, str]]:
@@ -156,13 +179,14 @@ def scan_file(file: Path, secrets: Iterable[str] = (), *, root: Path | None = No
     try:
         raw = read_bytes(file, root=root or file.parent, max_bytes=SCAN_MAX_BYTES)
     except (UnsafeFileError, OSError) as exc:
-        return [Leak(file, 0, f"not scanned: {str(exc).removeprefix(f'{file}: ')}")]
+        return [Leak(file, 0, f"not scanned: {str(exc).removeprefix(f'{file}: ')}", unscanned=True)]
     text = raw.decode("utf-8", errors="replace")
     leaks = [Leak(file, line, what) for line, what in scan_text(text, secrets)]
     if not leaks:
         decoded = _decode(text, str(file))
         if decoded is None and _looks_like_yaml(file) and text.strip():
-            return [Leak(file, 0, "not scanned: could not be decoded as YAML or JSON")]
+            return [Leak(file, 0, "not scanned: could not be decoded as YAML or JSON",
+                         unscanned=True)]
         if decoded is not None:
             leaks = [Leak(file, 0, what) for what in _scan_decoded(decoded, secrets)]
     return leaks
@@ -173,26 +197,41 @@ def _looks_like_yaml(file: Path) -> bool:
     return any(f".{kind}" in name for kind in ("yaml", "yml", "json"))
 
 
-def scan_files(paths: Iterable[Path], secrets: Iterable[str] = ()) -> list[Leak]:
-    """Every leak in the given files; folders are walked and every file in them is scanned,
-    whatever its name (``x.YAML``, ``x.yaml.orig`` and ``notes.txt`` included)."""
+def scan(paths: Iterable[Path], secrets: Iterable[str] = ()) -> ScanResult:
+    """Scan the given files; folders are walked and every file in them is scanned, whatever
+    its name (``x.YAML``, ``x.yaml.orig`` and ``notes.txt`` included)."""
     secrets = list(secrets)
-    leaks: list[Leak] = []
+    files = 0
+    findings: list[Leak] = []
     for path in paths:
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_symlink() or not p.is_dir())
-            for file in files:
-                leaks.extend(scan_file(file, secrets, root=path))
+            for file in sorted(p for p in path.rglob("*") if p.is_symlink() or not p.is_dir()):
+                files += 1
+                findings.extend(scan_file(file, secrets, root=path))
         else:
-            leaks.extend(scan_file(path, secrets, root=path.parent))
-    return leaks
+            files += 1
+            findings.extend(scan_file(path, secrets, root=path.parent))
+    return ScanResult(files, findings)
+
+
+def scan_files(paths: Iterable[Path], secrets: Iterable[str] = ()) -> list[Leak]:
+    """Every finding of :func:`scan` (secrets and files that could not be scanned)."""
+    return scan(paths, secrets).findings
 
 
 def assert_no_leaks(paths: Iterable[Path], secrets: Iterable[str] = ()) -> None:
-    leaks = scan_files(paths, secrets)
-    if leaks:
-        listing = "\n  ".join(str(leak) for leak in leaks[:20])
-        raise SecretLeakError(
-            f"{len(leaks)} secret(s) found in written files:\n  {listing}\n"
-            "Scrub them (re-record after fixing the scrubber); never commit these files."
-        )
+    """Raise :class:`SecretLeakError` on a secret found or a file that could not be scanned."""
+    result = scan(paths, secrets)
+    parts = []
+    if result.leaks:
+        parts.append(f"{len(result.leaks)} secret(s) found in written files:\n  "
+                     + "\n  ".join(str(leak) for leak in result.leaks[:20])
+                     + "\nScrub them (re-record after fixing the scrubber); never commit these files.")
+    if result.unscanned:
+        parts.append(f"{len(result.unscanned)} file(s) could not be scanned, so they are not "
+                     "known to be clean:\n  "
+                     + "\n  ".join(str(leak) for leak in result.unscanned[:20])
+                     + "\nReplace or remove them (the scan reads regular files of at most "
+                     f"{SCAN_MAX_BYTES:,} bytes), then scan again.")
+    if parts:
+        raise SecretLeakError("\n".join(parts))

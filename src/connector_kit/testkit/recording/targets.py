@@ -33,6 +33,15 @@ def load_connector(target: str | type[BaseConnector]) -> type[BaseConnector]:
                 f"Cannot import module '{module_name}' for connector '{target}': {exc}. Is it on "
                 "PYTHONPATH / installed in this environment?"
             ) from None
+        except Exception as exc:
+            # The module was found but its own code failed: the contributor's to fix, so every
+            # command reports it as a bad target (exit 2), never as a kit bug. The cause stays
+            # chained for --debug.
+            raise TargetError(
+                f"Importing module '{module_name}' for connector '{target}' raised "
+                f"{type(exc).__name__}: {exc}. Fix the module (`python -c 'import {module_name}'` "
+                "shows the traceback)."
+            ) from exc
         found = getattr(module, attr, None)
         if not isinstance(found, type) or not issubclass(found, BaseConnector):
             raise TargetError(f"'{target}' is not a BaseConnector subclass.")
