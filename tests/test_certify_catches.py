@@ -124,6 +124,34 @@ def test_a_suite_bypassed_with_a_written_reason_is_reported_as_bypassed(tmp_path
     assert "shared CI runners" in to_markdown([report])
 
 
+def test_one_check_bypassed_with_a_reason_leaves_its_suite_running(tmp_path: Path) -> None:
+    folder = copy_folder(tmp_path)
+    (folder / "certify.yaml").write_text(
+        "suites: [contract]\n"
+        "bypass: {contract.registration: \"registered by the host application, not here\"}\n",
+        encoding="utf-8")
+    report = certify("langgraph", folder, strict=True)
+    results = by_id(report)
+    assert results["contract.registration"].status == "bypassed"
+    assert results["contract.registration"].detail == "registered by the host application, not here"
+    others = [r for i, r in results.items() if i != "contract.registration"]
+    assert others and all(r.status == "passed" for r in others)  # the rest of the suite ran
+    assert report.ok
+
+
+def test_a_misspelt_check_bypass_is_an_error_row_naming_the_checks(tmp_path: Path) -> None:
+    folder = copy_folder(tmp_path)
+    (folder / "certify.yaml").write_text(
+        "suites: [contract]\nbypass: {contract.registratoin: \"a typo\"}\n", encoding="utf-8")
+    report = certify("langgraph", folder, strict=True)
+    row = by_id(report)["contract.bypass"]
+    assert row.status == "error"
+    assert "'contract.registratoin', which is not a check of this run" in row.detail
+    assert "contract.registration" in row.detail  # the names it could have meant
+    assert by_id(report)["contract.registration"].status == "passed"  # nothing was bypassed
+    assert not report.ok
+
+
 @pytest.mark.parametrize("reason", ['""', '"   "', "null"])
 def test_a_bypass_without_a_reason_is_an_error(tmp_path: Path, reason: str) -> None:
     folder = copy_folder(tmp_path)

@@ -16,7 +16,7 @@ from ..kit import ConnectorTestKit
 from ..recording.cassettes import Cassette
 from ..recording.scenarios import CATALOGUE, Catalogue, Scenario, ScenarioError
 from .checks import Check, CheckResult, error_check, not_run
-from .declaration import Declaration, validate_options
+from .declaration import Declaration, DeclarationError, validate_options
 from .registry import SuitePluginError, find_suite, unknown_suite_message
 
 AGENT_SUITES = ("contract", "replay", "fuzz", "faults", "timing", "operations")
@@ -146,9 +146,29 @@ def _load(target: ConnectorTestKit | str | type[BaseConnector]) -> type[BaseConn
 
 
 def plan_checks(plan: Plan, suites: list[str] | None = None) -> list[Check]:
-    """Every check of the declared suites; a bypassed, unknown or broken suite is one row."""
-    return [check for suite in suites or plan.declaration.suites
-            for check in _suite_checks(plan, suite)]
+    """Every check of the declared suites; a bypassed, unknown or broken suite is one row.
+
+    A bypass names a suite (``faults``) or one check (``operations.replay``): a folder with
+    no operation recordings can set that one row aside, with its reason, and keep the
+    suite's other checks. A check bypass that names no check of a suite run is an error
+    row, so a misspelt name cannot read as a bypass that worked.
+    """
+    run = suites or plan.declaration.suites
+    checks = [check for suite in run for check in _suite_checks(plan, suite)]
+    by_id = {check.id: check for check in checks}
+    for key, reason in plan.declaration.bypass.items():
+        suite, dot, _ = key.partition(".")
+        if not dot or suite not in run or plan.declaration.bypass.get(suite):
+            continue  # a suite bypass, another suite's check, or inside a bypassed suite
+        check = by_id.get(key)
+        if check is not None:
+            check.bypass_reason = reason
+        else:
+            known = ", ".join(sorted(i for i in by_id if i.startswith(f"{suite}."))) or "none"
+            checks.append(error_check(suite, DeclarationError(
+                f"certify.yaml bypasses '{key}', which is not a check of this run (its {suite} "
+                f"checks: {known}); fix the name"), name="bypass"))
+    return checks
 
 
 def _suite_checks(plan: Plan, suite: str) -> list[Check]:
