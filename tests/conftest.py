@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from rich.console import Console
 
+from connector_kit import cli
 from connector_kit.connectors import ConnectorRegistry, FakeClock
 from connector_kit.testkit.faults.server import FaultServer
 
@@ -72,3 +74,13 @@ def closing() -> Iterator[Callable[[T], T]]:
     yield register
     for obj in reversed(opened):
         obj.close()
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps at the terminal width: wide consoles keep each message and table row on one
+    line, whatever the terminal, so the CLI's output can be matched (``COLUMNS`` too, for the
+    consoles a bench run makes when it starts)."""
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(cli.output, "console", Console(width=400))
+    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))

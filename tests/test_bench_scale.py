@@ -10,9 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.testkit.bench import scale
 
@@ -20,12 +18,7 @@ VARIANTS = ["httpx.AsyncClient (raw, 8 in flight per client)",
             "httpx.AsyncClient (raw, one client)", "AgentBlock (connector-kit)"]
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Wide consoles keep a table's rows on one line each, whatever the terminal."""
-    monkeypatch.setenv("COLUMNS", "400")
-    monkeypatch.setattr(cli.output, "console", Console(width=400))
-    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
+pytestmark = pytest.mark.usefixtures("wide_console")  # conftest.py: one line per message
 
 
 def test_the_scale_report_has_a_row_per_variant_and_names_what_it_divides_by() -> None:

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
-from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.testkit.bench import target
 
@@ -23,12 +21,7 @@ EXAMPLE = "examples.my_framework.connector:MyFrameworkConnector"
 NO_RETRY = "tests.fixtures.bench_connectors:NoRetryConnector"
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Wide consoles keep a table's rows on one line each, whatever the terminal."""
-    monkeypatch.setenv("COLUMNS", "400")  # the bench tables' console, made when a run starts
-    monkeypatch.setattr(cli.output, "console", Console(width=400))
-    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
+pytestmark = pytest.mark.usefixtures("wide_console")  # conftest.py: one line per message
 
 
 @pytest.fixture

@@ -18,9 +18,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from examples.operations.count_assistants import CountingLangGraph
-from rich.console import Console
 
-from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.connectors import LangflowConnector, LangGraphConnector
 from connector_kit.testkit import ConnectorRaisedError, ConnectorTestKit
@@ -34,10 +32,7 @@ FIXED = "examples.my_framework.connector_fixed:FixedMyFrameworkConnector"
 QUICK = ["--suite", "contract", "--suite", "replay", "--suite", "timing"]
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.output, "console", Console(width=400))
-    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
+pytestmark = pytest.mark.usefixtures("wide_console")  # conftest.py: one line per message
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from rich.console import Console
 
-from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.connectors import LangGraphConnector
 from connector_kit.testkit.faults.server import FaultServer, ReceivedRequest, Reply, json_reply
@@ -25,11 +23,7 @@ LANGGRAPH_CASSETTES = REPO / "cassettes" / "langgraph"
 FAST_SUITES = ["--suite", "contract", "--suite", "replay", "--suite", "timing"]
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich wraps at the terminal width; wide consoles keep messages on one line for matching."""
-    monkeypatch.setattr(cli.output, "console", Console(width=400))
-    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
+pytestmark = pytest.mark.usefixtures("wide_console")  # conftest.py: one line per message
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 from examples.my_framework.server import serve
-from rich.console import Console
 
-from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.testkit.recording.cassettes import Cassette
 
@@ -19,11 +17,7 @@ FIXED = "examples.my_framework.connector_fixed:FixedMyFrameworkConnector"
 KEY = "my-framework-test-key-0001"
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report table folds cells at the terminal width; a wide one keeps words whole."""
-    monkeypatch.setattr(cli.output, "console", Console(width=300))
-    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=300))
+pytestmark = pytest.mark.usefixtures("wide_console")  # conftest.py: one line per message
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from connector_kit import cli
 from connector_kit.cli import main
 from connector_kit.testkit.certify import (
     CertificationReport,
@@ -31,10 +29,7 @@ LANGGRAPH = REPO / "cassettes" / "langgraph"
 QUICK = ["--suite", "contract", "--suite", "replay", "--suite", "timing"]
 
 
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.output, "console", Console(width=400))
-    monkeypatch.setattr(cli.output, "err", Console(stderr=True, width=400))
+pytestmark = pytest.mark.usefixtures("wide_console")  # conftest.py: one line per message
 
 
 def test_certify_over_an_empty_folder_is_not_certified(
