@@ -103,18 +103,17 @@ def test_the_timing_check_catches_a_slow_connector(good: dict[str, CheckResult])
 
 # -- declarations: bypass, strictness --------------------------------------------------------------
 
-def copy_folder(tmp_path: Path) -> Path:
+def declared(tmp_path: Path, certify_yaml: str) -> Path:
+    """A copy of the committed LangGraph folder with ``certify_yaml`` as its certify.yaml."""
     folder = tmp_path / "langgraph"
     shutil.copytree(LANGGRAPH_CASSETTES, folder)
+    (folder / "certify.yaml").write_text(certify_yaml, encoding="utf-8")
     return folder
 
 
 def test_a_suite_bypassed_with_a_written_reason_is_reported_as_bypassed(tmp_path: Path) -> None:
-    folder = copy_folder(tmp_path)
-    (folder / "certify.yaml").write_text(
-        "suites: [contract, timing]\n"
-        "bypass: {timing: \"shared CI runners are too noisy for a latency budget\"}\n",
-        encoding="utf-8")
+    folder = declared(tmp_path, "suites: [contract, timing]\n"
+                              "bypass: {timing: \"shared CI runners are too noisy for a latency budget\"}\n")
     report = certify("langgraph", folder, strict=True)
     results = by_id(report)
     assert results["timing.*"].status == "bypassed"
@@ -125,24 +124,19 @@ def test_a_suite_bypassed_with_a_written_reason_is_reported_as_bypassed(tmp_path
 
 
 def test_one_check_bypassed_with_a_reason_leaves_its_suite_running(tmp_path: Path) -> None:
-    folder = copy_folder(tmp_path)
-    (folder / "certify.yaml").write_text(
-        "suites: [contract]\n"
-        "bypass: {contract.registration: \"registered by the host application, not here\"}\n",
-        encoding="utf-8")
+    folder = declared(tmp_path, "suites: [contract]\n"
+                              "bypass: {contract.registration: \"registered by the host app, not here\"}\n")
     report = certify("langgraph", folder, strict=True)
     results = by_id(report)
     assert results["contract.registration"].status == "bypassed"
-    assert results["contract.registration"].detail == "registered by the host application, not here"
+    assert results["contract.registration"].detail == "registered by the host app, not here"
     others = [r for i, r in results.items() if i != "contract.registration"]
     assert others and all(r.status == "passed" for r in others)  # the rest of the suite ran
     assert report.ok
 
 
 def test_a_misspelt_check_bypass_is_an_error_row_naming_the_checks(tmp_path: Path) -> None:
-    folder = copy_folder(tmp_path)
-    (folder / "certify.yaml").write_text(
-        "suites: [contract]\nbypass: {contract.registratoin: \"a typo\"}\n", encoding="utf-8")
+    folder = declared(tmp_path, "suites: [contract]\nbypass: {contract.registratoin: \"a typo\"}\n")
     report = certify("langgraph", folder, strict=True)
     row = by_id(report)["contract.bypass"]
     assert row.status == "error"
@@ -154,9 +148,7 @@ def test_a_misspelt_check_bypass_is_an_error_row_naming_the_checks(tmp_path: Pat
 
 @pytest.mark.parametrize("reason", ['""', '"   "', "null"])
 def test_a_bypass_without_a_reason_is_an_error(tmp_path: Path, reason: str) -> None:
-    folder = copy_folder(tmp_path)
-    (folder / "certify.yaml").write_text(f"suites: [contract, timing]\nbypass: {{timing: {reason}}}\n",
-                                         encoding="utf-8")
+    folder = declared(tmp_path, f"suites: [contract, timing]\nbypass: {{timing: {reason}}}\n")
     with pytest.raises(ValueError, match="bypassing 'timing' needs a written reason"):
         certify("langgraph", folder)
 
