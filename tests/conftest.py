@@ -11,6 +11,7 @@ from rich.console import Console
 from connector_kit import cli
 from connector_kit.connectors import ConnectorRegistry, FakeClock
 from connector_kit.testkit.faults.server import FaultServer
+from fixtures.raw_server import RawServer
 
 T = TypeVar("T")
 
@@ -32,6 +33,16 @@ def server(_fault_server: FaultServer) -> Iterator[FaultServer]:
     _fault_server.reset()
     yield _fault_server
     _fault_server.reset()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServer]:
+    """A socket server answering with scripted bytes: framings no real server would send."""
+    raw = RawServer()
+    try:
+        yield raw
+    finally:
+        raw.stop()
 
 
 @pytest.fixture

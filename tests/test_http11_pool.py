@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
-import threading
-from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,90 +18,12 @@ import pytest
 from connector_kit.connectors.exceptions import ConnectorError
 from connector_kit.connectors.http import HttpClient
 from connector_kit.connectors.http.http11 import Http11Pool, install_http11_pool
-
-OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\": 1.0}"
-
-
-class RawServer:
-    """Answers each request with the next scripted bytes; ``None`` closes the connection."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.script: deque[bytes | None] = deque()
-        self.default: bytes | None = OK
-        self.connections = 0
-        self.requests: list[bytes] = []
-        self.close_after = False
-        self.closed = threading.Semaphore(0)  # released as each connection is closed
-        self.received = threading.Event()  # set once a request has arrived
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            self._answer(conn)
-        finally:
-            conn.close()
-            self.closed.release()
-
-    def _answer(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        buffer = b""
-        while not self._stop.is_set():
-            while b"\r\n\r\n" not in buffer:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                buffer += data
-            head, _, buffer = buffer.partition(b"\r\n\r\n")
-            body = b""
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-                    while len(buffer) < length:
-                        buffer += conn.recv(65536)
-                    body, buffer = buffer[:length], buffer[length:]
-                if name.strip().lower() == b"transfer-encoding":
-                    while not buffer.endswith(b"0\r\n\r\n"):
-                        buffer += conn.recv(65536)
-                    body, buffer = buffer, b""
-            self.requests.append(head + b"\r\n\r\n" + body)
-            self.received.set()
-            answer = self.script.popleft() if self.script else self.default
-            if answer is None:
-                return
-            conn.sendall(answer)
-            if self.close_after:
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.sock.close()
-        self._thread.join(timeout=5)
+from fixtures.raw_server import OK, RawServer
 
 
 @pytest.fixture
-def server() -> Iterator[RawServer]:
-    raw = RawServer()
-    try:
-        yield raw
-    finally:
-        raw.stop()
+def server(raw_server: RawServer) -> RawServer:
+    return raw_server  # every test here talks to the raw server (conftest's is the fault server)
 
 
 def _client(**kwargs: object) -> tuple[httpx.AsyncClient, httpx.AsyncHTTPTransport]:

@@ -17,13 +17,16 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import httpcore
 import httpx
 
 from ..exceptions import ConnectorError
 from . import _pools
-from ._errors import too_large_error
+from ._errors import HTTPCORE_ERRORS, as_httpx, too_large_error
+from ._http11_messages import Reply, ResponseTooLarge, request_head
 from .calls import with_headers
 from .deadline import Deadline
+from .http11 import direct_pool
 
 if TYPE_CHECKING:
     from .client import HttpClient
@@ -75,6 +78,15 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
             raise client._deadline_error(url, sent=False, budget=deadline.budget)
         transport, built = _pools.TRANSPORTS[http]
         assert isinstance(transport, httpx.AsyncBaseTransport)
+        pool = direct_pool(transport) if built and method != "HEAD" else None
+        if pool is not None:
+            reply = await pool.open(*_message(http, method, url, content, headers),
+                                    min(client.timeout, remaining))
+            arrived = httpx.Headers(reply.headers)
+            if _HTTPX_LOG.isEnabledFor(logging.INFO):
+                _log(method, _url(url), reply.http_version.decode(), reply.status,
+                     reply.reason.decode("latin-1"))
+            return reply.status, arrived, await _read(client, reply, arrived, url)
         # Over the kit's own pool every wait -- a pool slot, the connect and DNS, each socket
         # operation -- is already bounded by the deadline; any other transport gets one timer.
         async with contextlib.nullcontext() if built else asyncio.timeout(remaining):
@@ -96,8 +108,71 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
         raise with_headers(client._deadline_error(url, budget=deadline.budget), arrived) from None
     except TRANSPORT_ERRORS as exc:
         raise with_headers(client._map_transport_error(exc, url, deadline), arrived) from None
+    except HTTPCORE_ERRORS as exc:  # from a call sent to the pool directly
+        raise with_headers(client._map_transport_error(as_httpx(exc), url, deadline),
+                           arrived) from None
     finally:
         shard.release(index)
+
+
+async def _read(client: HttpClient, reply: Reply, headers: httpx.Headers, url: str) -> bytes:
+    """A direct call's body, within ``max_response_bytes`` (decoded, when it is encoded)."""
+    limit = client.max_response_bytes
+    if reply.encoded:  # httpx decodes it, as for every other call
+        response = httpx.Response(reply.status, headers=headers, stream=reply)
+        body = _BoundedBody(client, response, url)
+        try:
+            async for chunk in response.aiter_bytes():
+                body.add(chunk)
+        finally:
+            await response.aclose()
+        return body.joined()
+    length = reply.length
+    try:
+        if length is not None and length > limit:
+            raise ResponseTooLarge(limit)
+        return await reply.read(limit)
+    except ResponseTooLarge:
+        await reply.aclose()
+        raise too_large_error(client.safe_url(url), limit, reply.status) from None
+
+
+def _message(http: httpx.AsyncClient, method: str, url: str, content: bytes | None,
+             headers: Mapping[str, str] | None) -> tuple[httpcore.Origin, bytes]:
+    """Where a direct call goes and the bytes it sends: the head :func:`direct_request`'s
+    request would have (the same headers, in the same order), then the body."""
+    known = _HEADS.get(http)
+    if known is None:
+        known = _HEADS[http] = {}
+    key = (method, url, content is not None, tuple(headers.items()) if headers else ())
+    prepared = known.get(key)
+    if prepared is None:
+        parsed = _url(url)
+        merged = _merged(http, method, parsed, content, headers)
+        # As the request direct_request builds goes out: with the Content-Length httpx adds
+        # (unless given), the body chunked when the headers say so (as ``Http11Pool`` sends it).
+        sized = bool(content) and "content-length" not in merged
+        chunked = "chunked" in merged.get("transfer-encoding", "").lower()
+        # The request line and headers, checked once, without the empty line that ends them.
+        head = request_head(method.encode("ascii"), parsed.raw_path, merged.raw)[:-2]
+        scheme = parsed.raw_scheme
+        origin = httpcore.Origin(scheme, parsed.raw_host,
+                                 parsed.port or (443 if scheme == b"https" else 80))
+        if len(known) >= 64:  # calls whose URL changes each time: keep the cache small
+            known.clear()
+        prepared = known[key] = (origin, head, sized, chunked)
+    origin, head, sized, chunked = prepared
+    body = content or b""
+    if sized:
+        head += b"Content-Length: %d\r\n" % len(body)
+    if chunked:
+        body = (b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)) if body else b"0\r\n\r\n"
+    return origin, b"%b\r\n%b" % (head, body)
+
+
+def _log(method: str, url: httpx.URL, version: str, status: int, reason: str) -> None:
+    """The line httpx's ``client.send`` logs for each response."""
+    _HTTPX_LOG.info('HTTP Request: %s %s "%s %d %s"', method, url, version, status, reason)
 
 
 #: Per client, its default headers merged with a call's and the ones httpx adds first (keyed
@@ -105,6 +180,15 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
 _MERGED: weakref.WeakKeyDictionary[
     httpx.Client | httpx.AsyncClient,
     dict[tuple[bool, bool, bytes, tuple[tuple[str, str], ...]], httpx.Headers]] = (
+    weakref.WeakKeyDictionary())
+
+
+#: Per client, a direct call's origin and checked head (keyed by method, URL, has a body, the
+#: call's headers), and whether its body gets a Content-Length and is sent chunked.
+_HEADS: weakref.WeakKeyDictionary[
+    httpx.AsyncClient,
+    dict[tuple[str, str, bool, tuple[tuple[str, str], ...]],
+         tuple[httpcore.Origin, bytes, bool, bool]]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -122,9 +206,9 @@ def _raw(built: bool, response: httpx.Response) -> bool:
 def _received(method: str, request: httpx.Request, response: httpx.Response) -> httpx.Response:
     """What ``client.send`` does to a transport's response that the kit relies on."""
     response.request = request
-    if _HTTPX_LOG.isEnabledFor(logging.INFO):  # the line httpx's client.send would log
-        _HTTPX_LOG.info('HTTP Request: %s %s "%s %d %s"', method, request.url,
-                        response.http_version, response.status_code, response.reason_phrase)
+    if _HTTPX_LOG.isEnabledFor(logging.INFO):
+        _log(method, request.url, response.http_version, response.status_code,
+             response.reason_phrase)
     return response
 
 
@@ -164,6 +248,21 @@ def direct_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str
     ``build_request``.
     """
     parsed = _url(url)
+    merged = _merged(http, method, parsed, content, headers)
+    sent = httpx.Headers(merged)  # the cached set stays as it is
+    if content and "content-length" not in merged:
+        sent["Content-Length"] = str(len(content))
+    request = httpx.Request(method, parsed, headers=sent, stream=httpx.ByteStream(content or b""),
+                            extensions={"timeout": {"connect": timeout, "read": timeout,
+                                                    "write": timeout, "pool": timeout}})
+    request.read()  # as httpx does for a body given whole: ``request.content`` is then readable
+    return request
+
+
+def _merged(http: httpx.Client | httpx.AsyncClient, method: str, parsed: httpx.URL,
+            content: bytes | None, headers: Mapping[str, str] | None) -> httpx.Headers:
+    """The client's default headers merged with the call's, as httpx merges them, and the
+    ``Host`` and ``Content-Length: 0`` httpx adds first (cached: do not change it)."""
     if not parsed.host:  # what httpx's client refuses before any transport sees the request
         raise httpx.UnsupportedProtocol("Request URL has no host (e.g. 'http://127.0.0.1:8000/').")
     known = _MERGED.get(http)
@@ -185,14 +284,7 @@ def direct_request(http: httpx.Client | httpx.AsyncClient, method: str, url: str
         if len(known) >= 64:  # calls whose headers change each time: keep the cache small
             known.clear()
         known[key] = merged
-    sent = httpx.Headers(merged)  # the cached set stays as it is
-    if content and "content-length" not in merged:
-        sent["Content-Length"] = str(len(content))
-    request = httpx.Request(method, parsed, headers=sent, stream=httpx.ByteStream(content or b""),
-                            extensions={"timeout": {"connect": timeout, "read": timeout,
-                                                    "write": timeout, "pool": timeout}})
-    request.read()  # as httpx does for a body given whole: ``request.content`` is then readable
-    return request
+    return merged
 
 
 def check_length(client: HttpClient, response: httpx.Response, url: str) -> int:

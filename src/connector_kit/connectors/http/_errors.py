@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ssl
 
+import httpcore
 import httpx
 
 from ..exceptions import (
@@ -18,6 +19,31 @@ from ..exceptions import (
 )
 
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE)
+
+
+#: httpcore's transport errors and the httpx classes httpx's transport turns them into.
+_FROM_HTTPCORE: dict[type[Exception], type[httpx.TransportError]] = {
+    getattr(httpcore, name): getattr(httpx, name) for name in (
+        "TimeoutException", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
+        "NetworkError", "ConnectError", "ReadError", "WriteError", "ProxyError",
+        "UnsupportedProtocol", "ProtocolError", "LocalProtocolError", "RemoteProtocolError")
+}
+HTTPCORE_ERRORS = tuple(_FROM_HTTPCORE)
+
+
+def as_httpx(exc: Exception) -> Exception:
+    """An httpcore error as httpx's transport raises it: the class of the same name, its message.
+
+    Calls sent straight to the kit's pool (``Http11Pool.open``) meet httpcore's errors
+    unwrapped; turned into httpx's, they are mapped and worded as every other call's.
+    """
+    for kind in type(exc).__mro__:
+        mapped = _FROM_HTTPCORE.get(kind)
+        if mapped is not None:
+            error = mapped(str(exc))
+            error.__cause__ = exc
+            return error
+    return exc
 
 
 def deadline_error(safe_url: str, budget: float, *, sent: bool = True) -> ConnectorTimeoutError:

@@ -15,8 +15,10 @@ HTTP/1.1 behaviour: 1xx answers skipped (101 refused), a response head limited t
 request whose body could not be written still reads the server's answer, a connection
 reused only when the server keeps it alive, the body was read to its end and it is neither
 expired nor readable while idle, a body delimited by the end of the connection read to it.
-The request head is written here (one line per header, checked as h11 checks it: no CR, LF
-or NUL, names are tokens) and goes out with a small body in one write.
+The bytes of each exchange (the head written and checked, the answer parsed) are
+:mod:`._http11_messages`'s. The kit's own plain
+calls may also skip httpx's transport and httpcore's models and hand the pool their bytes
+(:meth:`Http11Pool.open`), but only while nothing is patched in between (:func:`direct_pool`).
 
 Sockets come from the network backend it is given (the deadline backend over
 :class:`._asyncio_backend.AsyncioBackend`), so every socket operation stays bounded by the
@@ -27,169 +29,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
+import inspect
 import ssl
 import time
-import typing
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
 
 import httpcore
-import httptools
 import httpx
 
 from ._asyncio_backend import AsyncioBackend
+from ._http11_messages import Connection, Reply, read_head
 from .deadline import AsyncDeadlineBackend
-
-_READ = 64 * 1024  # httpcore's READ_NUM_BYTES
-_MAX_HEAD = 100 * 1024  # httpcore's limit on a response head (h11's max_incomplete_event_size)
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"[\x21-\x7e]+")
-_VALUE = re.compile(rb"[^\x00\r\n]*")
-_JOIN_BELOW = 256 * 1024  # a body this small goes out in the same write as the head
 
 
 def _key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
     return origin.scheme, origin.host, origin.port
 
 
-def request_head(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """The request line and headers, checked as h11 checks them (no header injection)."""
-    if not _TOKEN.fullmatch(method) or not _TARGET.fullmatch(target):
-        raise httpcore.LocalProtocolError(f"invalid request line: {method!r} {target!r}")
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(value):
-            raise httpcore.LocalProtocolError(f"invalid header {name!r}: a name must be a token "
-                                              "and a value may not hold CR, LF or NUL")
-        parts += (name, b": ", value.strip(b" \t"), b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
-
-
-class _ClosesNow(typing.Protocol):
-    def close_now(self) -> None: ...
-
-
-class _Parse:
-    """httptools' callbacks for one response: its head, the body pieces not yet handed on."""
-
-    __slots__ = ("body", "done", "framed", "head_done", "headers", "informational", "keep_alive",
-                 "parser", "reason", "status")
-
-    def __init__(self) -> None:
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.reason = b""
-        self.head_done = self.done = self.informational = self.framed = self.keep_alive = False
-        self.status = 0
-        self.parser = httptools.HttpResponseParser(self)
-
-    def on_status(self, reason: bytes) -> None:
-        self.reason = bytes(reason)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((bytes(name), bytes(value)))
-        if name.lower() in (b"content-length", b"transfer-encoding"):
-            self.framed = True
-
-    def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
-            self.informational = True  # skipped, as httpcore skips 1xx answers
-            self.headers, self.reason, self.framed = [], b"", False
-        else:
-            # Asked now: once the message is complete llhttp has reset and answers False.
-            self.status, self.keep_alive = status, self.parser.should_keep_alive()
-            self.head_done = True
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(bytes(body))
-
-    def on_message_complete(self) -> None:
-        if self.informational:
-            self.informational = False
-        else:
-            self.done = True
-
-    def detach(self) -> None:
-        """Drop the parser once the response is over.
-
-        The parser holds this object's bound callbacks and this object holds the parser: a
-        reference cycle per response, ~10 objects only the garbage collector could free. At
-        hundreds in flight they survived into the oldest generation and made up all of
-        ``generate``'s cyclic garbage (``docs/architecture.md``, "Garbage per row").
-        """
-        with contextlib.suppress(AttributeError):  # detached already
-            del self.parser
-
-
-class _Connection:
-    __slots__ = ("idle_since", "origin", "reusable", "stream")
-
-    def __init__(self, origin: httpcore.Origin, stream: httpcore.AsyncNetworkStream) -> None:
-        self.origin = origin
-        self.stream = stream
-        self.idle_since = 0.0
-        self.reusable = False
-
-    def close(self) -> None:
-        # asyncio's transport.close() is synchronous underneath ``aclose``: nothing to await,
-        # so closing works from a cancelled task or a generator's finally too.
-        typing.cast("_ClosesNow", self.stream).close_now()
-
-    async def write_request(self, request: httpcore.Request, timeout: float | None) -> None:
-        head = request_head(request.method, request.url.target, request.headers)
-        chunked = any(name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
-                      for name, value in request.headers)
-        stream = request.stream
-        assert isinstance(stream, AsyncIterable)
-        pending, size = [head], len(head)
-        async for chunk in stream:
-            if not chunk:
-                continue
-            if chunked:
-                chunk = b"%x\r\n%b\r\n" % (len(chunk), chunk)
-            pending.append(chunk)
-            size += len(chunk)
-            if size >= _JOIN_BELOW:
-                await self.stream.write(b"".join(pending), timeout)
-                pending, size = [], 0
-        if chunked:
-            pending.append(b"0\r\n\r\n")
-        if pending:
-            await self.stream.write(b"".join(pending), timeout)
-
-    async def feed(self, parse: _Parse, timeout: float | None, seen: int) -> int:
-        """Read once and parse it; returns the bytes read so far (``seen`` + this read)."""
-        data = await self.stream.read(_READ, timeout)
-        if not data:
-            if not parse.head_done:
-                raise httpcore.RemoteProtocolError(
-                    "Server disconnected without sending a response." if seen == 0 else
-                    "Server disconnected in the middle of the response head.")
-            if parse.framed:
-                raise httpcore.RemoteProtocolError(
-                    "peer closed connection without sending complete message body")
-            parse.done = True  # a body delimited by the end of the connection
-            self.reusable = False
-            return seen
-        seen += len(data)
-        if not parse.head_done and seen > _MAX_HEAD:
-            raise httpcore.RemoteProtocolError(
-                f"the response head is larger than {_MAX_HEAD // 1024} KiB")
-        try:
-            parse.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            raise httpcore.RemoteProtocolError(
-                "the server switched protocols (101), which this client does not do") from None
-        except httptools.HttpParserError as exc:
-            raise httpcore.RemoteProtocolError(f"malformed response: {exc}") from exc
-        return seen
-
-
 class Http11Pool:
-    """httpcore's async pool interface over :class:`_Connection` (see the module docstring)."""
+    """httpcore's async pool interface over :class:`Connection` (see the module docstring)."""
 
     def __init__(self, *, network_backend: httpcore.AsyncNetworkBackend,
                  ssl_context: ssl.SSLContext, max_connections: int | None,
@@ -200,7 +58,7 @@ class Http11Pool:
         self._max_idle = min(max_keepalive_connections if max_keepalive_connections is not None
                              else self._max, self._max)
         self._expiry = keepalive_expiry
-        self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
+        self._idle: dict[tuple[bytes, bytes, int], list[Connection]] = {}
         self._idle_count = 0
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -208,18 +66,13 @@ class Http11Pool:
 
     # -- httpcore's interface -----------------------------------------------------------------
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        scheme = request.url.scheme
-        if scheme not in (b"http", b"https"):
-            raise httpcore.UnsupportedProtocol(
-                f"Request URL has an unsupported protocol '{scheme.decode('ascii', 'replace')}://'.")
-        if not request.url.host:
-            raise httpcore.UnsupportedProtocol("Request URL has no host (e.g. 'http://127.0.0.1:8000/').")
+        _check_url(request.url.scheme, request.url.host)
         timeouts = request.extensions.get("timeout", {})
         connection = await self._checkout(request.url.origin, timeouts)
         try:
             response = await self._exchange(connection, request, timeouts)
         except BaseException:
-            self._discard(connection)
+            self.discard(connection)
             raise
         return response
 
@@ -238,35 +91,51 @@ class Http11Pool:
         await self.aclose()
 
     # -- one exchange ---------------------------------------------------------------------------
-    async def _exchange(self, connection: _Connection, request: httpcore.Request,
+    async def _exchange(self, connection: Connection, request: httpcore.Request,
                         timeouts: dict[str, float | None]) -> httpcore.Response:
         read = timeouts.get("read")
         # As httpcore: a server may close early and still answer (413, 401...); read it.
         with contextlib.suppress(httpcore.WriteError):
             await connection.write_request(request, timeouts.get("write"))
-        parse = _Parse()
-        seen = 0
-        try:
-            while not parse.head_done:
-                seen = await connection.feed(parse, read, seen)
-        except BaseException:
-            parse.detach()
-            raise
+        parse = await read_head(connection, read)
         if request.method == b"HEAD":  # no body follows, whatever the headers say
             parse.done, parse.body = True, []
             connection.reusable = False
         else:
             connection.reusable = parse.keep_alive
+        body = Reply(self, connection, parse, read)
         return httpcore.Response(
-            status=parse.status, headers=parse.headers,
-            content=_Body(self, connection, parse, read),
-            extensions={"http_version": b"HTTP/" + parse.parser.get_http_version().encode(),
-                        "reason_phrase": parse.reason, "network_stream": connection.stream},
+            status=parse.status, headers=parse.headers, content=body,
+            extensions={"http_version": body.http_version, "reason_phrase": parse.reason,
+                        "network_stream": connection.stream},
         )
+
+    # -- the kit's plain calls ------------------------------------------------------------------
+    async def open(self, origin: httpcore.Origin, message: bytes, timeout: float | None) -> Reply:
+        """Write ``message`` (a request head, and its body) and read the response head.
+
+        What :meth:`handle_async_request` does, less httpcore's request and response objects
+        and httpx's transport around them: the kit's plain calls (``_attempts.py``) come here
+        when nothing is patched in between (vcrpy, the kit's recorder; see
+        :func:`direct_pool`). At 500 calls in flight those wrappers were ~20% of a call's CPU
+        (``docs/architecture.md``, "Async CPU per row"). Not for HEAD (no body follows it).
+        """
+        _check_url(origin.scheme, origin.host)
+        timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+        connection = await self._checkout(origin, timeouts)
+        try:
+            with contextlib.suppress(httpcore.WriteError):  # as _exchange: read the answer
+                await connection.stream.write(message, timeout)
+            parse = await read_head(connection, timeout)
+        except BaseException:
+            self.discard(connection)
+            raise
+        connection.reusable = parse.keep_alive
+        return Reply(self, connection, parse, timeout)
 
     # -- connections --------------------------------------------------------------------------
     async def _checkout(self, origin: httpcore.Origin,
-                        timeouts: dict[str, float | None]) -> _Connection:
+                        timeouts: dict[str, float | None]) -> Connection:
         while True:
             idle = self._idle.get(_key(origin))
             while idle:
@@ -274,7 +143,7 @@ class Http11Pool:
                 self._idle_count -= 1
                 if self._usable(connection):
                     return connection
-                self._discard(connection)
+                self.discard(connection)
             if self._open >= self._max and self._idle_count:
                 self._evict_one()
             if self._open < self._max:
@@ -301,7 +170,7 @@ class Http11Pool:
                     raise httpcore.PoolTimeout("timed out waiting for a free connection") from None
                 raise
 
-    async def _connect(self, origin: httpcore.Origin, timeout: float | None) -> _Connection:
+    async def _connect(self, origin: httpcore.Origin, timeout: float | None) -> Connection:
         host = origin.host.decode("ascii")
         stream = await self._backend.connect_tcp(host, origin.port, timeout)
         if origin.scheme == b"https":
@@ -311,9 +180,9 @@ class Http11Pool:
             except BaseException:
                 await stream.aclose()
                 raise
-        return _Connection(origin, stream)
+        return Connection(origin, stream)
 
-    def _usable(self, connection: _Connection) -> bool:
+    def _usable(self, connection: Connection) -> bool:
         if self._expiry is not None and time.monotonic() - connection.idle_since > self._expiry:
             return False
         # Readable while idle: the server closed it (or sent something unasked).
@@ -323,20 +192,20 @@ class Http11Pool:
         for connections in self._idle.values():
             if connections:
                 self._idle_count -= 1
-                self._discard(connections.pop(0))
+                self.discard(connections.pop(0))
                 return
 
-    def release(self, connection: _Connection) -> None:
+    def release(self, connection: Connection) -> None:
         """The response was read to its end: keep the connection for the next request."""
         if self._closed or self._idle_count >= self._max_idle:
-            self._discard(connection)
+            self.discard(connection)
             return
         connection.idle_since = time.monotonic()
         self._idle.setdefault(_key(connection.origin), []).append(connection)
         self._idle_count += 1
         self._wake()
 
-    def _discard(self, connection: _Connection) -> None:
+    def discard(self, connection: Connection) -> None:
         connection.close()
         self._open -= 1
         self._wake()
@@ -349,47 +218,12 @@ class Http11Pool:
                 return
 
 
-class _Body:
-    """The response body as it is parsed; the connection goes back once it is all read."""
-
-    __slots__ = ("_connection", "_finished", "_parse", "_pool", "_timeout")
-
-    def __init__(self, pool: Http11Pool, connection: _Connection, parse: _Parse,
-                 timeout: float | None) -> None:
-        self._pool = pool
-        self._connection = connection
-        self._parse = parse
-        self._timeout = timeout
-        self._finished = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        parse, connection = self._parse, self._connection
-        try:
-            while True:
-                if parse.body:
-                    pieces, parse.body = parse.body, []
-                    for piece in pieces:
-                        yield piece
-                if parse.done:
-                    break
-                await connection.feed(parse, self._timeout, 0)
-            self._finish(keep=True)
-        except BaseException:
-            self._finish(keep=False)
-            raise
-
-    async def aclose(self) -> None:
-        self._finish(keep=False)
-
-    def _finish(self, *, keep: bool) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        self._parse.detach()
-        if keep and self._connection.reusable:
-            self._pool.release(self._connection)
-        else:
-            self._pool._discard(self._connection)
+def _check_url(scheme: bytes, host: bytes) -> None:
+    if scheme not in (b"http", b"https"):
+        raise httpcore.UnsupportedProtocol(
+            f"Request URL has an unsupported protocol '{scheme.decode('ascii', 'replace')}://'.")
+    if not host:
+        raise httpcore.UnsupportedProtocol("Request URL has no host (e.g. 'http://127.0.0.1:8000/').")
 
 
 def install_http11_pool(transport: httpx.AsyncHTTPTransport, verify: bool | ssl.SSLContext,
@@ -407,3 +241,24 @@ def install_http11_pool(transport: httpx.AsyncHTTPTransport, verify: bool | ssl.
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry)
     return backend
+
+
+#: httpx's own transport method (vcrpy's patch keeps it as ``__wrapped__``), and the pool's.
+_HTTPX_HANDLE: object = inspect.unwrap(httpx.AsyncHTTPTransport.handle_async_request)
+if getattr(_HTTPX_HANDLE, "__module__", None) != "httpx._transports.default":
+    _HTTPX_HANDLE = None  # imported under some other patch: every call goes through httpx
+_POOL_HANDLE = Http11Pool.handle_async_request
+
+
+def direct_pool(transport: httpx.AsyncBaseTransport) -> Http11Pool | None:
+    """``transport``'s :class:`Http11Pool` when a call may go to it directly (:meth:`Http11Pool.open`).
+
+    Only while httpx's ``AsyncHTTPTransport.handle_async_request`` and the pool's
+    ``handle_async_request`` are their own: a recorder or mock patched in there (vcrpy, the
+    kit's wire recorder, a test's) must see every call, so then calls go through them.
+    """
+    if (type(transport).handle_async_request is _HTTPX_HANDLE
+            and isinstance(pool := getattr(transport, "_pool", None), Http11Pool)
+            and type(pool).handle_async_request is _POOL_HANDLE):
+        return pool
+    return None
