@@ -164,3 +164,23 @@ def test_a_recorder_patched_into_httpx_sees_every_call(raw_server: RawServer,
     for _ in range(3):
         assert _call(raw_server.url + "/run") == {"ok": 1.0}
     assert [request.url.path for request in through_httpx.seen] == ["/run"] * 3
+
+
+def test_calls_cancelled_mid_body_give_their_connections_back(raw_server: RawServer) -> None:
+    # Head sent, half the body, then silence: each call is cancelled while it reads. A
+    # connection kept counted after that would leave the next call waiting for a slot (the
+    # client's pools hold 16 connections per shard): the 20 cancelled calls must free theirs.
+    raw_server.script.extend([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\""] * 20)
+    client = HttpClient(timeout=5, max_retries=0)
+
+    async def main() -> Any:
+        for _ in range(20):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.post(raw_server.url + "/run", {}), 0.05)
+        return await asyncio.wait_for(client.post(raw_server.url + "/run", {}), 3)
+
+    try:
+        assert asyncio.run(main()) == {"ok": 1.0}
+    finally:
+        client.close()
+    assert raw_server.connections == 21  # none of the broken ones was reused

@@ -82,11 +82,15 @@ async def attempt_async(client: HttpClient, method: str, url: str, content: byte
         if pool is not None:
             reply = await pool.open(*_message(http, method, url, content, headers),
                                     min(client.timeout, remaining))
-            arrived = httpx.Headers(reply.headers)
-            if _HTTPX_LOG.isEnabledFor(logging.INFO):
-                _log(method, _url(url), reply.http_version.decode(), reply.status,
-                     reply.reason.decode("latin-1"))
-            return reply.status, arrived, await _read(client, reply, arrived, url)
+            try:
+                arrived = httpx.Headers(reply.headers)
+                if _HTTPX_LOG.isEnabledFor(logging.INFO):
+                    _log(method, _url(url), reply.http_version.decode(), reply.status,
+                         reply.reason.decode("latin-1"))
+                return reply.status, arrived, await _read(client, reply, arrived, url)
+            except BaseException:  # cancelled, or anything else: the connection is not reused
+                await reply.aclose()
+                raise
         # Over the kit's own pool every wait -- a pool slot, the connect and DNS, each socket
         # operation -- is already bounded by the deadline; any other transport gets one timer.
         async with contextlib.nullcontext() if built else asyncio.timeout(remaining):
