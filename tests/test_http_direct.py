@@ -90,19 +90,6 @@ def test_a_direct_call_writes_the_bytes_httpx_writes(
     assert first.startswith(f"{method} /api/v1/run/flow?stream=false HTTP/1.1\r\n".encode())
 
 
-def test_direct_calls_reuse_one_connection(raw_server: RawServer, through_httpx: HttpxRecorder) -> None:
-    client = HttpClient(timeout=5, max_retries=0)
-
-    async def main() -> list[Any]:
-        return [await client.post(raw_server.url + "/run", {"n": i}) for i in range(5)]
-
-    try:
-        assert asyncio.run(main()) == [{"ok": 1.0}] * 5
-    finally:
-        client.close()
-    assert (raw_server.connections, len(raw_server.requests), through_httpx.seen) == (1, 5, [])
-
-
 @pytest.mark.parametrize("answer", [
     b"NOT HTTP AT ALL\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nX-Trace: t1\r\nContent-Length: 50\r\n\r\nshort",
