@@ -69,7 +69,6 @@ class RawPoolLoop:
             self._batches.put(None)
 
     def _serve(self) -> None:
-        os_policy = {"sleep": "system"}
         while (batch := self._batches.get()) is not None:
             code, remaining, lock, done, running = batch
             while True:
@@ -80,8 +79,7 @@ class RawPoolLoop:
                             done.set()
                         break
                     remaining[0] -= 1
-                with self._pool.checkout(limits=self._limits, os_policy=os_policy) as session:
-                    session.feed_run(code, print_callback=lambda _s, _t: None)
+                feed_once(self._pool, self._limits, code)
 
 
 class MinimalAsyncWrapper:
@@ -113,12 +111,18 @@ class MinimalAsyncWrapper:
             self._jobs.put(None)
 
     def _serve(self) -> None:
-        os_policy = {"sleep": "system"}
         while (job := self._jobs.get()) is not None:
             future, loop, code = job
-            with self._pool.checkout(limits=self._limits, os_policy=os_policy) as session:
-                value = session.feed_run(code, print_callback=lambda _s, _t: None)
-            loop.call_soon_threadsafe(future.set_result, value)
+            loop.call_soon_threadsafe(future.set_result, feed_once(self._pool, self._limits, code))
+
+
+def feed_once(pool: Any, limits: Any, code: str) -> Any:
+    """One run as the references make it: a fresh session, the snippet fed, its value."""
+    with pool.checkout(limits=limits, os_policy=_OS_POLICY) as session:
+        return session.feed_run(code, print_callback=lambda _s, _t: None)
+
+
+_OS_POLICY = {"sleep": "system"}  # real sleep, as MontyConnector's runs have
 
 
 def _generate(block: Any, frame: Any) -> None:
