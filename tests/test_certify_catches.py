@@ -111,33 +111,37 @@ def declared(tmp_path: Path, certify_yaml: str) -> Path:
     return folder
 
 
+def certified(tmp_path: Path, certify_yaml: str) -> CertificationReport:
+    """``certify --strict`` of the LangGraph folder declared by ``certify_yaml``."""
+    return certify("langgraph", declared(tmp_path, certify_yaml), strict=True)
+
+
+def bypassed_with(results: dict[str, CheckResult], check: str, reason: str) -> bool:
+    return results[check].status == "bypassed" and results[check].detail == reason
+
+
 def test_a_suite_bypassed_with_a_written_reason_is_reported_as_bypassed(tmp_path: Path) -> None:
-    folder = declared(tmp_path, "suites: [contract, timing]\n"
-                              "bypass: {timing: \"shared CI runners are too noisy for a latency budget\"}\n")
-    report = certify("langgraph", folder, strict=True)
+    report = certified(tmp_path, "suites: [contract, timing]\n"
+                       "bypass: {timing: \"shared CI runners are too noisy for a latency budget\"}\n")
     results = by_id(report)
-    assert results["timing.*"].status == "bypassed"
-    assert results["timing.*"].detail == "shared CI runners are too noisy for a latency budget"
+    assert bypassed_with(results, "timing.*", "shared CI runners are too noisy for a latency budget")
     assert not any(i.startswith("replay.") for i in results)  # only the declared suites
     assert report.ok  # a bypass with a reason is acceptable even in strict mode
     assert "shared CI runners" in to_markdown([report])
 
 
 def test_one_check_bypassed_with_a_reason_leaves_its_suite_running(tmp_path: Path) -> None:
-    folder = declared(tmp_path, "suites: [contract]\n"
-                              "bypass: {contract.registration: \"registered by the host app, not here\"}\n")
-    report = certify("langgraph", folder, strict=True)
+    report = certified(tmp_path, "suites: [contract]\n"
+                       "bypass: {contract.registration: \"registered by the host app, not here\"}\n")
     results = by_id(report)
-    assert results["contract.registration"].status == "bypassed"
-    assert results["contract.registration"].detail == "registered by the host app, not here"
+    assert bypassed_with(results, "contract.registration", "registered by the host app, not here")
     others = [r for i, r in results.items() if i != "contract.registration"]
     assert others and all(r.status == "passed" for r in others)  # the rest of the suite ran
     assert report.ok
 
 
 def test_a_misspelt_check_bypass_is_an_error_row_naming_the_checks(tmp_path: Path) -> None:
-    folder = declared(tmp_path, "suites: [contract]\nbypass: {contract.registratoin: \"a typo\"}\n")
-    report = certify("langgraph", folder, strict=True)
+    report = certified(tmp_path, "suites: [contract]\nbypass: {contract.registratoin: \"a typo\"}\n")
     row = by_id(report)["contract.bypass"]
     assert row.status == "error"
     assert "'contract.registratoin', which is not a check of this run" in row.detail
